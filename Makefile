@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+export TOKENBOOKS_HOME ?= $(CURDIR)/data
+
+DEMO_DAYS ?= 30
+DEMO_CALLS ?= 5000
+DEMO_SEED ?= 7
+
+.PHONY: demo test ui bench bench-small clean venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tokenbooks demo --days $(DEMO_DAYS) --calls-per-day $(DEMO_CALLS) --seed $(DEMO_SEED)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+ui: $(STAMP)
+	$(BIN)/dagster dev -m pipelines.definitions
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+bench-small: $(STAMP)
+	$(BIN)/python -m benchmarks.run --calls-per-day 20000 --history-days 3
+
+clean:
+	rm -rf $(VENV) data dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules

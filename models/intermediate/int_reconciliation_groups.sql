@@ -1,0 +1,109 @@
+-- int_reconciliation_groups: one row per day × provider × model × owner group, with the bill, the provider's
+-- usage and the logged calls side by side, and how much of the bill the logged calls explain.
+--
+-- Groups are per owner (project / workspace) when every logged call of that day and model names its owner, so
+-- a project's bill is only spread over that project's calls; otherwise per model (owner '*').
+-- The explained share is logged list cost / provider list cost (capped at 1): usage no call logged (a batch
+-- job, a playground key, billed retries) stays unattributed, while credits, discounts and currency differences
+-- scale the attributed amount with the bill.
+with calls as (
+    select * from int_calls_priced
+),
+
+usage as (
+    select * from int_provider_usage_priced
+),
+
+costs as (
+    select *, coalesce(model, '(non-model)') as group_model from stg_provider_costs
+),
+
+granularity as (
+    select day, provider, model, bool_and(recon_owner is not null) as owner_level
+    from calls
+    group by all
+),
+
+call_groups as (
+    select
+        calls.day,
+        calls.provider,
+        calls.model,
+        case when granularity.owner_level then calls.recon_owner else '*' end as owner,
+        count(*) as logged_calls,
+        count(*) filter (where calls.is_unbilled) as unbilled_calls,
+        coalesce(sum(calls.list_cost_usd), 0)::decimal(38, 12) as list_cost_usd,
+        sum(case when calls.is_unbilled then 0 else calls.input_tokens + calls.output_tokens end) as logged_tokens,
+    from calls
+    join granularity using (day, provider, model)
+    group by all
+),
+
+usage_groups as (
+    select
+        usage.day,
+        usage.provider,
+        usage.model,
+        case when coalesce(granularity.owner_level, true) then usage.recon_owner else '*' end as owner,
+        coalesce(sum(usage.list_cost_usd), 0)::decimal(38, 12) as provider_list_cost_usd,
+        sum(usage.input_tokens + usage.output_tokens) as provider_tokens,
+        string_agg(distinct usage.recon_owner, ', ' order by usage.recon_owner) as provider_owners,
+    from usage
+    left join granularity using (day, provider, model)
+    group by all
+),
+
+cost_groups as (
+    select
+        costs.day,
+        costs.provider,
+        costs.group_model as model,
+        case when coalesce(granularity.owner_level, true) then costs.recon_owner else '*' end as owner,
+        sum(costs.billed_cost_usd)::decimal(38, 12) as billed_cost_usd,
+        string_agg(distinct costs.recon_owner, ', ' order by costs.recon_owner) as billed_owners,
+        bool_or(costs.currency <> 'USD') as has_foreign_currency,
+    from costs
+    left join granularity on granularity.day = costs.day
+        and granularity.provider = costs.provider
+        and granularity.model = costs.group_model
+    group by all
+),
+
+joined as (
+    select
+        coalesce(c.day, u.day, b.day) as day,
+        coalesce(c.provider, u.provider, b.provider) as provider,
+        coalesce(c.model, u.model, b.model) as model,
+        coalesce(c.owner, u.owner, b.owner) as owner,
+        coalesce(b.billed_cost_usd, 0)::decimal(38, 12) as billed_cost_usd,
+        coalesce(c.list_cost_usd, 0)::decimal(38, 12) as list_cost_usd,
+        u.provider_list_cost_usd,
+        coalesce(u.provider_tokens, 0) as provider_tokens,
+        coalesce(c.logged_tokens, 0) as logged_tokens,
+        coalesce(c.logged_calls, 0) as logged_calls,
+        coalesce(c.unbilled_calls, 0) as unbilled_calls,
+        coalesce(b.billed_owners, u.provider_owners) as provider_owners,
+        coalesce(b.has_foreign_currency, false) as has_foreign_currency,
+        b.billed_cost_usd is not null as has_bill,
+    from call_groups as c
+    full outer join usage_groups as u
+        on u.day = c.day and u.provider = c.provider and u.model = c.model and u.owner = c.owner
+    full outer join cost_groups as b
+        on b.day = coalesce(c.day, u.day)
+        and b.provider = coalesce(c.provider, u.provider)
+        and b.model = coalesce(c.model, u.model)
+        and b.owner = coalesce(c.owner, u.owner)
+),
+
+final as (
+    select
+        *,
+        case
+            when list_cost_usd <= 0 or billed_cost_usd <= 0 then 0.0
+            when coalesce(provider_list_cost_usd, 0) > 0 then least(1.0, list_cost_usd / provider_list_cost_usd)
+            else least(1.0, list_cost_usd / billed_cost_usd)
+        end as explained_share,
+    from joined
+)
+
+select * from final

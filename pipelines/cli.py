@@ -1,0 +1,218 @@
+"""The `tokenbooks` command line.
+
+    tokenbooks ingest PATH...            land files (format detected by content)
+    tokenbooks build --from D --to D     build days through Dagster, on the local instance
+    tokenbooks sql "select …"            query the warehouse read-only
+    tokenbooks digest --day D            write the digest to the outbox
+    tokenbooks sample --days N …         write the sample organisation into landing/
+    tokenbooks demo                      sample + ingest + build + digest, then a summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from pipelines.settings import ConfigError, Settings, load_settings
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from pipelines.ingest.land import land_file
+
+    failed = 0
+    files = _expand(args.paths)
+    if not files:
+        print("error: no files found in " + " ".join(args.paths), file=sys.stderr)
+        return 2
+    for path in files:
+        r = land_file(path, settings, fmt=args.format)
+        if r.error:
+            failed += 1
+            print(f"error: {r.error}", file=sys.stderr)
+        else:
+            print(r.line())
+            if r.unpriced_models:
+                print(f"  warning: no known price for {', '.join(r.unpriced_models)} (kept, flagged unpriced)")
+    return 1 if failed else 0
+
+
+def _expand(paths: list[str]) -> list[Path]:
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(x for x in p.rglob("*") if x.is_file() and x.name != "ground_truth.json"))
+        else:
+            out.append(p)
+    return out
+
+
+def cmd_build(args, settings: Settings) -> int:
+    from pipelines.warehouse.run import build_days
+
+    start, end = args.from_day, args.to_day or args.from_day
+    result = build_days(settings, start, end, with_digest=not args.no_digest)
+    if not result.success:
+        print("error: build failed; see the run in the Dagster UI (make ui)", file=sys.stderr)
+        return 1
+    print(f"built {start} .. {end} in {result.seconds:.1f}s (run {result.run_id})")
+    print(f"warehouse: {settings.warehouse}")
+    return 0
+
+
+def cmd_sql(args, settings: Settings) -> int:
+    import duckdb
+
+    if not settings.warehouse.exists():
+        print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        rel = con.sql(args.query)
+        if rel is None:
+            return 0
+        print(rel.pl() if args.format == "table" else rel.pl().write_csv(), end="")
+        print()
+    except duckdb.Error as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        con.close()
+    return 0
+
+
+def cmd_digest(args, settings: Settings) -> int:
+    from pipelines.reporting.digest import write_digest
+
+    path = write_digest(settings, args.day)
+    print(f"digest: {path}")
+    return 0
+
+
+def cmd_sample(args, settings: Settings) -> int:
+    from pipelines.sample import SampleSpec, generate
+
+    out = Path(args.out) if args.out else settings.landing
+    spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed)
+    generate(out, spec)
+    print(f"sample organisation written to {out}")
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    import time
+
+    from pipelines.ingest.pending import land_pending
+    from pipelines.sample import SampleSpec, generate
+    from pipelines.warehouse.run import build_days
+
+    started = time.perf_counter()
+    settings.ensure_dirs()
+    spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed)
+    truth = generate(settings.landing, spec)
+    print(f"1/4 sample organisation: {args.days} days x {args.calls_per_day} calls -> {settings.landing}")
+    results = land_pending(settings)
+    errors = [r for r in results if r.error]
+    for r in errors:
+        print(f"  error: {r.error}", file=sys.stderr)
+    print(
+        f"2/4 ingested {len(results)} files: {sum(r.landed for r in results):,} rows landed, "
+        f"{sum(r.quarantined for r in results):,} quarantined"
+    )
+    days = sorted({d for r in results for d in r.days})
+    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+    result = build_days(settings, first, last, with_digest=True)
+    if not result.success:
+        print("error: build failed; run `make ui` to see why", file=sys.stderr)
+        return 1
+    print(f"3/4 built {first} .. {last} through Dagster (run {result.run_id}) in {result.seconds:.1f}s")
+    print(f"4/4 digest: {settings.outbox / f'digest-{last.isoformat()}.html'}")
+    print(f"\nwarehouse: {settings.warehouse}   (tokenbooks sql \"select …\" or any DuckDB client)")
+    _print_summary(settings, last)
+    print(f"\ndone in {time.perf_counter() - started:.1f}s")
+    return 0 if not errors else 1
+
+
+def _print_summary(settings: Settings, last: date) -> None:
+    import duckdb
+
+    from pipelines.db import frame
+
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        table = frame(
+            con,
+            """
+            select app, feature,
+                   round(sum(cost_usd) filter (where day = $last), 2)::double as spend_yesterday_usd,
+                   round(sum(cost_usd) filter (where day > $last - 7), 2)::double as spend_7d_usd,
+                   round(sum(cost_usd), 2)::double as spend_total_usd
+            from mart_cost_daily
+            group by all
+            order by spend_total_usd desc
+            """,
+            {"last": last},
+        )
+    finally:
+        con.close()
+    import polars as pl
+
+    with pl.Config(tbl_rows=40, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        print(f"\nSpend by app and feature (USD; yesterday = {last}):")
+        print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tokenbooks", description="The books on your company's LLM spend.")
+    parser.add_argument("--home", help="data folder (default: $TOKENBOOKS_HOME or ./data)")
+    parser.add_argument("--config", help="config file (default: $TOKENBOOKS_CONFIG or HOME/tokenbooks.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="land input files in the lake")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--format", help="skip detection and read as this format")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("build", help="build days of the warehouse through Dagster")
+    p.add_argument("--from", dest="from_day", type=_day, required=True)
+    p.add_argument("--to", dest="to_day", type=_day)
+    p.add_argument("--no-digest", action="store_true")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("sql", help="query the warehouse read-only")
+    p.add_argument("query")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("digest", help="write the digest for a day")
+    p.add_argument("--day", type=_day, default=date.today() - timedelta(days=1))
+    p.set_defaults(func=cmd_digest)
+
+    for name, func in (("sample", cmd_sample), ("demo", cmd_demo)):
+        p = sub.add_parser(name, help="write the sample organisation" if name == "sample" else "run the whole demo")
+        p.add_argument("--days", type=int, default=30)
+        p.add_argument("--calls-per-day", type=int, default=5000)
+        p.add_argument("--seed", type=int, default=7)
+        if name == "sample":
+            p.add_argument("--out", help="folder (default: landing/)")
+        p.set_defaults(func=func)
+
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(home=args.home, config=args.config)
+        return args.func(args, settings)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

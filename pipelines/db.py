@@ -1,0 +1,13 @@
+"""Small DuckDB helpers shared by every layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import polars as pl
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+    """Run a query with bound parameters and return a Polars frame (Arrow, zero-copy where possible)."""
+    return pl.from_arrow(con.execute(sql, params or {}).to_arrow_table())

@@ -1,0 +1,18 @@
+"""The tokenbooks Dagster code location: every layer's assets, checks, jobs, schedules and sensors."""
+
+import dagster as dg
+
+from pipelines.ingest.assets import landed_files
+from pipelines.ingest.sensors import ingest_job, landed_days_sensor_factory, landing_sensor
+from pipelines.reporting.assets import digest
+from pipelines.reporting.schedules import nightly_job, nightly_schedule
+from pipelines.resources import TokenbooksResource
+from pipelines.warehouse.assets import warehouse_day
+
+defs = dg.Definitions(
+    assets=[landed_files, warehouse_day, digest],
+    jobs=[ingest_job, nightly_job],
+    schedules=[nightly_schedule],
+    sensors=[landing_sensor, landed_days_sensor_factory(nightly_job)],
+    resources={"tokenbooks": TokenbooksResource()},
+)

@@ -1,0 +1,216 @@
+"""What every input format provides, and the helpers parsers share.
+
+A format is recognised by content (:meth:`InputFormat.sniff` on a :class:`Sample`
+of the file's head) and turns a file into rows of one lake table
+(:meth:`InputFormat.parse`). Parsers do not validate against the contract; the
+registry does that once for all formats (see ``pipelines.ingest.validate``).
+Each row carries ``_record``: its line or record number in the file, so a bad
+row can be quarantined with where it came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any, ClassVar
+
+import polars as pl
+
+from pipelines.db import frame
+from pipelines.settings import Settings
+
+SAMPLE_BYTES = 64 * 1024
+QUARANTINE_SCHEMA = {"record": pl.Int64, "field": pl.String, "reason": pl.String, "raw": pl.String}
+
+
+class InputError(ValueError):
+    """A whole file cannot be read. The message names the file, record and field."""
+
+    def __init__(self, path: Path | str, reason: str, record: int | None = None, field: str | None = None):
+        where = f"{path}"
+        if record is not None:
+            where += f", record {record}"
+        if field is not None:
+            where += f", field {field!r}"
+        super().__init__(f"{where}: {reason}")
+        self.path, self.reason, self.record, self.field = str(path), reason, record, field
+
+
+@dataclass
+class Sample:
+    """The head of a file, decoded once, for format detection."""
+
+    path: Path
+    head: bytes
+
+    @classmethod
+    def of(cls, path: Path) -> "Sample":
+        with open(path, "rb") as f:
+            return cls(path=path, head=f.read(SAMPLE_BYTES))
+
+    @cached_property
+    def text(self) -> str:
+        return self.head.decode("utf-8-sig", errors="replace")
+
+    @cached_property
+    def first_line(self) -> str:
+        return self.text.lstrip().split("\n", 1)[0].strip()
+
+    @cached_property
+    def first_json(self) -> Any:
+        """The first JSON value: the first line of a JSON-lines file, or a whole (small) JSON document."""
+        for candidate in (self.first_line, self.text):
+            try:
+                return json.loads(candidate)
+            except ValueError:
+                continue
+        if len(self.head) < SAMPLE_BYTES:
+            return None
+        # A large single JSON document: read it whole only for detection of envelope keys.
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8-sig"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    @cached_property
+    def csv_header(self) -> list[str]:
+        if self.text.lstrip().startswith(("{", "[")):
+            return []
+        try:
+            row = next(csv.reader(io.StringIO(self.first_line)))
+        except (StopIteration, csv.Error):
+            return []
+        return [c.strip().strip('"') for c in row]
+
+    def has_columns(self, *names: str, case_insensitive: bool = True) -> bool:
+        header = [h.lower() for h in self.csv_header] if case_insensitive else self.csv_header
+        return all((n.lower() if case_insensitive else n) in header for n in names)
+
+
+@dataclass
+class ParseContext:
+    settings: Settings
+    landed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @cached_property
+    def models(self):
+        from pipelines.pricing.models import ModelCatalog
+
+        return ModelCatalog.from_settings(self.settings)
+
+
+@dataclass
+class Parsed:
+    """A file turned into rows of one lake table, plus the records it could not read."""
+
+    rows: pl.DataFrame
+    quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
+    records_in: int | None = None  # how many records the file held; defaults to rows + quarantined
+
+
+class InputFormat:
+    """Base class: subclasses set ``name`` and ``table`` and implement ``sniff`` and ``parse``."""
+
+    name: ClassVar[str]
+    table: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def sniff(self, sample: Sample) -> bool:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def quarantine_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=QUARANTINE_SCHEMA) if rows else pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field to pick out of a JSON record: ``path`` is a JSONPath, ``type`` a DuckDB type."""
+
+    name: str
+    path: str
+    type: str = "VARCHAR"
+    required: bool = False
+
+
+MAX_LINE_BYTES = 256 * 1024 * 1024
+
+
+def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
+    """Read a JSON-lines file with DuckDB, one typed column per field, vectorised.
+
+    Every line keeps its number (``_record``). A line that is not JSON, or whose
+    field does not convert to its type, or lacks a required field, gets
+    ``_error_field``/``_error_reason`` instead of being dropped; the caller
+    quarantines those. Field paths and types are code constants; the file path
+    is bound as a parameter.
+    """
+    paths = ", ".join(_sql_str(f.path) for f in fields)
+    typed = ",\n".join(
+        f"try_cast(_v[{i + 1}] as {f.type}) as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields)
+    )
+    checks = []
+    for f in fields:
+        if f.required:
+            checks.append(f"when _raw_{f.name} is null then {_sql_str(f.name)} || '|missing required field'")
+        if f.type != "VARCHAR":
+            checks.append(
+                f"when _raw_{f.name} is not null and {f.name} is null then "
+                f"{_sql_str(f.name)} || '|not a valid {f.type.lower()}: ' || left(_raw_{f.name}, 80)"
+            )
+    check_sql = " ".join(checks) or "when false then null"
+    sql = f"""
+        with lines as (
+            select row_number() over () as _record, raw
+            from read_csv($path, columns={{'raw': 'VARCHAR'}}, header=false, delim=chr(30), quote='',
+                          escape='', auto_detect=false, max_line_size={MAX_LINE_BYTES})
+        ),
+        parsed as (
+            select _record, raw, json_valid(raw) as _ok,
+                   case when json_valid(raw) then json_extract_string(raw, [{paths}]) end as _v
+            from lines where raw is not null and trim(raw) <> ''
+        ),
+        typed as (select _record, raw, _ok, {typed} from parsed),
+        checked as (
+            select *,
+                   case when not _ok then '$|not valid JSON'
+                        when json_type(raw) <> 'OBJECT' then '$|not a JSON object'
+                        {check_sql} end as _err
+            from typed
+        )
+        select * exclude (_err, _ok), split_part(_err, '|', 1) as _error_field,
+               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
+        from checked
+    """
+    return frame(con, sql, {"path": str(path)})
+
+
+def split_errors(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split rows with ``_error_field`` into a quarantine frame; drop the helper ``_raw_*`` columns."""
+    bad = df.filter(pl.col("_error_reason").is_not_null())
+    quarantine = bad.select(
+        pl.col("_record").cast(pl.Int64).alias("record"),
+        pl.col("_error_field").alias("field"),
+        pl.col("_error_reason").alias("reason"),
+        pl.col("raw").str.slice(0, 2000).alias("raw") if "raw" in bad.columns else pl.lit(None, pl.String).alias("raw"),
+    )
+    good = df.filter(pl.col("_error_reason").is_null())
+    drop = [c for c in good.columns if c.startswith("_raw_") or c in ("_error_field", "_error_reason", "raw")]
+    return good.drop(drop), quarantine
+
+
+def _sql_str(value: str) -> str:
+    """Quote a code constant (a JSONPath, a column name) as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def utc_day(ts: pl.Expr) -> pl.Expr:
+    return ts.dt.convert_time_zone("UTC").dt.date()

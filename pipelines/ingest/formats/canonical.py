@@ -1,0 +1,105 @@
+"""tokenbooks' own formats: canonical call logs and outcome events (JSON lines).
+
+Field meanings: ``schemas/inputs/call_log.md`` and ``schemas/inputs/outcome_event.md``.
+Recognised by the first record carrying ``call_id`` + ``occurred_at`` + token
+fields (calls) or ``outcome_id`` + ``outcome`` (outcomes).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, jsonl_records, split_errors
+
+CALL_FIELDS = [
+    Field("call_id", "$.call_id", required=True),
+    Field("occurred_at", "$.occurred_at", "TIMESTAMPTZ", required=True),
+    Field("provider", "$.provider", required=True),
+    Field("model_raw", "$.model", required=True),
+    Field("app", "$.app"),
+    Field("feature", "$.feature"),
+    Field("user_id", "$.user_id"),
+    Field("tenant_id", "$.tenant_id"),
+    Field("session_id", "$.session_id"),
+    Field("prompt_version", "$.prompt_version"),
+    Field("input_tokens", "$.input_tokens", "BIGINT", required=True),
+    Field("cached_input_tokens", "$.cached_input_tokens", "BIGINT"),
+    Field("cache_write_tokens", "$.cache_write_tokens", "BIGINT"),
+    Field("cache_write_1h_tokens", "$.cache_write_1h_tokens", "BIGINT"),
+    Field("output_tokens", "$.output_tokens", "BIGINT", required=True),
+    Field("reasoning_tokens", "$.reasoning_tokens", "BIGINT"),
+    Field("is_batch", "$.is_batch", "BOOLEAN"),
+    Field("status", "$.status"),
+    Field("attempt", "$.attempt", "INTEGER"),
+    Field("latency_ms", "$.latency_ms", "BIGINT"),
+    Field("response_cache_hit", "$.response_cache_hit", "BOOLEAN"),
+    Field("provider_request_id", "$.provider_request_id"),
+    Field("project_id", "$.project_id"),
+    Field("workspace_id", "$.workspace_id"),
+    Field("api_key_id", "$.api_key_id"),
+]
+
+OUTCOME_FIELDS = [
+    Field("outcome_id", "$.outcome_id", required=True),
+    Field("occurred_at", "$.occurred_at", "TIMESTAMPTZ", required=True),
+    Field("app", "$.app"),
+    Field("feature", "$.feature"),
+    Field("user_id", "$.user_id"),
+    Field("session_id", "$.session_id"),
+    Field("call_id", "$.call_id"),
+    Field("outcome", "$.outcome", required=True),
+    Field("value", "$.value", "DECIMAL(38,12)"),
+]
+
+
+def _first(sample: Sample) -> dict:
+    obj = sample.first_json
+    return obj if isinstance(obj, dict) else {}
+
+
+class CanonicalCalls(InputFormat):
+    name = "tokenbooks_calls"
+    table = "calls"
+    description = "tokenbooks canonical call log (JSON lines, one LLM call per line)"
+
+    def sniff(self, sample: Sample) -> bool:
+        first = _first(sample)
+        return {"call_id", "occurred_at", "model", "input_tokens"} <= first.keys()
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        con = duckdb.connect()
+        try:
+            df = jsonl_records(con, path, CALL_FIELDS)
+        finally:
+            con.close()
+        good, quarantine = split_errors(df)
+        good = good.with_columns(
+            pl.col("cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens").fill_null(0),
+            pl.col("is_batch", "response_cache_hit").fill_null(False),
+            pl.col("status").fill_null("ok"),
+            pl.col("attempt").fill_null(1),
+            pl.col("provider").str.to_lowercase(),
+        )
+        return Parsed(rows=good, quarantine=quarantine)
+
+
+class CanonicalOutcomes(InputFormat):
+    name = "tokenbooks_outcomes"
+    table = "outcomes"
+    description = "tokenbooks outcome events (JSON lines)"
+
+    def sniff(self, sample: Sample) -> bool:
+        first = _first(sample)
+        return {"outcome_id", "outcome", "occurred_at"} <= first.keys()
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        con = duckdb.connect()
+        try:
+            df = jsonl_records(con, path, OUTCOME_FIELDS)
+        finally:
+            con.close()
+        good, quarantine = split_errors(df)
+        return Parsed(rows=good, quarantine=quarantine)

@@ -1,0 +1,194 @@
+"""Land one input file in the lake: detect, parse, validate, write day partitions, quarantine the rest.
+
+Landing is idempotent by content: a file's SHA-256 names everything it writes
+(``lake/<table>/day=D/<sha>.parquet``, ``quarantine/<sha>.parquet``) and its
+manifest (``lake/_manifest/<sha>.json``) is written last. Re-landing the same
+bytes is a no-op; a crash half-way leaves files that the next attempt overwrites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.contracts import contract
+from pipelines.db import frame
+from pipelines.ingest.formats.base import InputError, ParseContext
+from pipelines.ingest.registry import detect
+from pipelines.ingest.validate import validate
+from pipelines.settings import Settings, secret
+
+
+@dataclass
+class LandResult:
+    path: str
+    format: str | None = None
+    table: str | None = None
+    records_in: int = 0
+    landed: int = 0
+    quarantined: int = 0
+    days: list[str] = field(default_factory=list)
+    already_landed: bool = False
+    unpriced_models: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def line(self) -> str:
+        if self.error:
+            return f"ERROR {self.error}"
+        state = "already landed, nothing changed" if self.already_landed else f"{self.landed} landed, {self.quarantined} quarantined"
+        return f"{self.path}: {self.format} -> {self.table}: {self.records_in} records, {state}"
+
+
+def file_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest_dir(settings: Settings) -> Path:
+    return settings.lake / "_manifest"
+
+
+def land_file(path: Path, settings: Settings, fmt: str | None = None, force: bool = False) -> LandResult:
+    """Land one file. Expected problems come back as ``LandResult.error``, never as a traceback."""
+    path = Path(path)
+    result = LandResult(path=str(path))
+    try:
+        if not path.is_file():
+            raise InputError(path, "no such file")
+        settings.ensure_dirs()
+        sha = file_sha(path)
+        manifest = manifest_dir(settings) / f"{sha}.json"
+        if manifest.exists() and not force:
+            prior = json.loads(manifest.read_text())
+            prior.update(path=str(path), already_landed=True)
+            prior.pop("sha256", None)
+            return LandResult(**{k: v for k, v in prior.items() if k in LandResult.__dataclass_fields__})
+        form = detect(path, fmt)
+        result.format, result.table = form.name, form.table
+        ctx = ParseContext(settings=settings)
+        parsed = form.parse(path, ctx)
+        rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name)
+        table_contract = contract(form.table)
+        good, bad = validate(table_contract.conform(rows, keep=("_record",)), table_contract)
+        quarantine = pl.concat(
+            [parsed.quarantine.select("record", "field", "reason"), bad], how="vertical_relaxed"
+        )
+        result.landed, result.quarantined = good.height, quarantine.height
+        result.records_in = parsed.records_in if parsed.records_in is not None else good.height + quarantine.height
+        good = table_contract.conform(good)
+        result.days = _write_partitions(good, settings.lake / form.table, sha)
+        _write_quarantine(quarantine, parsed, settings, sha, path, form.name)
+        if form.table == "calls":
+            result.unpriced_models = _unpriced(good, ctx)
+        _atomic_write_text(manifest, json.dumps({**asdict(result), "sha256": sha, "landed_at": ctx.landed_at.isoformat()}))
+        return result
+    except InputError as e:
+        result.error = str(e)
+        return result
+
+
+def _finish_rows(rows: pl.DataFrame, table: str, ctx: ParseContext, source_file: str, source_format: str) -> pl.DataFrame:
+    """What every format needs and none should write again: provenance, UTC day, canonical model, hashed users."""
+    cols = set(rows.columns)
+    extra = []
+    if "source_file" not in cols:
+        extra.append(pl.lit(source_file).alias("source_file"))
+    if "source_format" not in cols and "source_format" in contract(table).names:
+        extra.append(pl.lit(source_format).alias("source_format"))
+    if "source_version" in contract(table).names and "source_version" not in cols:
+        extra.append(pl.lit(ctx.landed_at).cast(pl.Datetime("us", "UTC")).alias("source_version"))
+    if "source_line" in contract(table).names and "source_line" not in cols and "_record" in cols:
+        extra.append(pl.col("_record").cast(pl.Int64).alias("source_line"))
+    if extra:
+        rows = rows.with_columns(extra)
+    if "day" not in rows.columns and "occurred_at" in rows.columns:
+        rows = rows.with_columns(pl.col("occurred_at").dt.convert_time_zone("UTC").dt.date().alias("day"))
+    if "model_raw" in rows.columns and "model" not in rows.columns:
+        rows = ctx.models.canonicalise(rows)
+    if "line_key" in contract(table).names and "line_key" not in rows.columns:
+        rows = rows.with_columns(line_key(rows, table))
+    if "user_id" in rows.columns and secret("user_hash_key"):
+        rows = pseudonymise(rows, secret("user_hash_key"))
+    return rows
+
+
+def line_key(rows: pl.DataFrame, table: str) -> pl.Expr:
+    """Identity of a billed fact: what it is, not which file said it."""
+    parts = ["provider", "day", "model_raw", "owner", "is_batch"]
+    parts += ["service_tier"] if table == "provider_usage" else ["cost_type", "token_type", "line_item"]
+    return pl.concat_str([pl.col(p).cast(pl.String).fill_null("") for p in parts if p in rows.columns], separator="|").alias(
+        "line_key"
+    )
+
+
+def pseudonymise(rows: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Replace user_id by a keyed SHA-256 (first 16 hex chars): groupable, not reversible without the key."""
+    con = duckdb.connect()
+    users = rows.select(pl.col("user_id").unique().drop_nulls())
+    mapped = frame(con, "select user_id, 'u_' || left(sha256($key || chr(31) || user_id), 16) as hashed from users", {"key": key})
+    con.close()
+    return (
+        rows.join(mapped, on="user_id", how="left")
+        .with_columns(pl.col("hashed").alias("user_id"))
+        .drop("hashed")
+    )
+
+
+def _write_partitions(df: pl.DataFrame, table_dir: Path, sha: str) -> list[str]:
+    days = []
+    for (day,), part in df.partition_by("day", as_dict=True, maintain_order=False).items():
+        d = day.isoformat() if isinstance(day, date) else str(day)
+        target = table_dir / f"day={d}" / f"{sha[:24]}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".parquet.tmp")
+        part.write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, target)
+        days.append(d)
+    return sorted(days)
+
+
+def _write_quarantine(q: pl.DataFrame, parsed, settings: Settings, sha: str, path: Path, fmt: str) -> None:
+    target = settings.quarantine / f"{sha[:24]}.parquet"
+    if q.is_empty():
+        target.unlink(missing_ok=True)
+        return
+    raw = parsed.quarantine.select("record", "raw") if "raw" in parsed.quarantine.columns else None
+    out = q.with_columns(pl.lit(str(path)).alias("source_file"), pl.lit(fmt).alias("source_format"))
+    if raw is not None and raw.height:
+        out = out.join(raw.unique("record"), on="record", how="left")
+    tmp = target.with_suffix(".tmp")
+    out.write_parquet(tmp)
+    os.replace(tmp, target)
+
+
+def _unpriced(rows: pl.DataFrame, ctx: ParseContext) -> list[str]:
+    from pipelines.pricing.prices import price_table
+
+    pairs = rows.select("provider", "model").unique()
+    if pairs.is_empty():
+        return []
+    day = rows["day"].max()
+    prices = price_table(pairs, [day], ctx.settings)
+    missing = prices.filter(pl.col("price_source") == "unknown")
+    return sorted(f"{p}/{m}" for p, m in missing.select("provider", "model").iter_rows())
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,43 @@
+"""Sensors: new files in landing/ are landed; days that received data are rebuilt."""
+
+
+import json
+
+import dagster as dg
+
+from pipelines.ingest.assets import landed_files
+from pipelines.ingest.pending import pending_files
+from pipelines.resources import TokenbooksResource
+
+ingest_job = dg.define_asset_job("ingest_job", selection=[landed_files])
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def landing_sensor(context: dg.SensorEvaluationContext, tokenbooks: TokenbooksResource):
+    """Requests a landing run when a file appears or changes under landing/."""
+    seen = json.loads(context.cursor) if context.cursor else {}
+    current = {str(p): p.stat().st_mtime_ns for p in pending_files(tokenbooks.settings)}
+    changed = sorted(p for p, m in current.items() if seen.get(p) != m)
+    context.update_cursor(json.dumps(current))
+    if not changed:
+        return dg.SkipReason("no new files in landing/")
+    return dg.RunRequest(run_key=f"landing-{max(current.values())}", tags={"tokenbooks/files": str(len(changed))})
+
+
+def landed_days_sensor_factory(build_job):
+    @dg.asset_sensor(asset_key=landed_files.key, job=build_job, default_status=dg.DefaultSensorStatus.RUNNING)
+    def landed_days_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
+        """Rebuilds every day that a landing run touched (late and revised data included)."""
+        materialization = asset_event.asset_materialization
+        days = materialization.metadata.get("days").value if materialization and "days" in materialization.metadata else []
+        if not days:
+            return dg.SkipReason("the landing run touched no day")
+        return dg.RunRequest(
+            run_key=f"landed-{asset_event.storage_id}",
+            tags={
+                "dagster/asset_partition_range_start": min(days),
+                "dagster/asset_partition_range_end": max(days),
+            },
+        )
+
+    return landed_days_sensor

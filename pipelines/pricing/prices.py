@@ -1,0 +1,139 @@
+"""List prices per (provider, model, day, batch), from genai-prices, with overrides from tokenbooks.yaml.
+
+The result is a small table the SQL models join to: per-million-token prices for
+uncached input, cache reads, 5-minute and 1-hour cache writes and output, plus
+the long-context tier (threshold on a request's total input tokens, and the tier's
+prices). Prices are taken at each day, so re-building a day re-prices it with the
+library's price for that date. A model no source knows gets ``price_source =
+'unknown'`` and null prices: it is never silently priced at zero.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+from genai_prices.data_snapshot import get_snapshot
+from genai_prices.types import TieredPrices
+
+from pipelines.settings import Settings
+
+MONEY = pl.Decimal(38, 12)
+# Price columns: our name -> genai-prices ModelPrice attribute, and what to fall back on when absent.
+PRICE_KEYS = {
+    "input": ("input_mtok", None),
+    "cached_input": ("cache_read_mtok", "input"),
+    "cache_write_5m": ("cache_write_mtok", "input"),
+    "cache_write_1h": ("cache_write_1h_mtok", "cache_write_5m"),
+    "output": ("output_mtok", None),
+}
+PRICE_COLUMNS = [f"{k}_usd_per_mtok" for k in PRICE_KEYS] + [f"lc_{k}_usd_per_mtok" for k in PRICE_KEYS]
+SCHEMA = {
+    "provider": pl.String,
+    "model": pl.String,
+    "day": pl.Date,
+    "is_batch": pl.Boolean,
+    "price_source": pl.String,
+    "priced_as": pl.String,
+    "long_context_threshold": pl.Int64,
+    **{c: MONEY for c in PRICE_COLUMNS},
+}
+
+
+def price_table(pairs: pl.DataFrame, days: list[date], settings: Settings) -> pl.DataFrame:
+    """Prices for every (provider, model) in ``pairs`` on every day in ``days``, batch and not."""
+    overrides = settings.price_overrides
+    rows = []
+    for provider, model in pairs.select("provider", "model").unique().iter_rows():
+        for day in days:
+            for is_batch in (False, True):
+                rows.append(_price_row(provider, model, day, is_batch, overrides))
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row") if rows else pl.DataFrame(schema=SCHEMA)
+
+
+def _price_row(provider: str, model: str, day: date, is_batch: bool, overrides: list[dict[str, Any]]) -> tuple:
+    base = list_prices(provider, model, day, is_batch)
+    source, priced_as, threshold, prices = ("unknown", None, None, {}) if base is None else base
+    override = _override_for(provider, model, day, overrides)
+    if override is not None:
+        prices, source = _apply_override(prices, override, is_batch), "override"
+        if not prices.get("input"):
+            source = "unknown"
+    values = []
+    for tier in ("", "lc_"):
+        for key in PRICE_KEYS:
+            values.append(prices.get(tier + key) if tier == "" or threshold is not None else None)
+    return (provider, model, day, is_batch, source, priced_as, threshold, *values)
+
+
+@lru_cache(maxsize=4096)
+def list_prices(provider: str, model: str, day: date, is_batch: bool):
+    """(source, genai model id, long-context threshold, {price key: USD per MTok}) or None."""
+    snapshot = get_snapshot()
+    when = datetime.combine(day, time(12), tzinfo=timezone.utc)
+    found = None
+    for provider_id in (provider, None):
+        try:
+            found = snapshot.find_provider_model(model, None, provider_id, None)
+            break
+        except LookupError:
+            continue
+    if found is None:
+        return None
+    prov, info = found
+    mp = info.get_prices(when, {"processing": "batch"} if is_batch else None)
+    prices: dict[str, Decimal] = {}
+    threshold = None
+    for key, (attr, fallback) in PRICE_KEYS.items():
+        value = getattr(mp, attr, None)
+        if value is None:
+            prices[key] = prices.get(fallback) if fallback else None
+            prices["lc_" + key] = prices.get("lc_" + fallback) if fallback else None
+            continue
+        if isinstance(value, TieredPrices):
+            prices[key] = value.base
+            prices["lc_" + key] = value.tiers[0].price if value.tiers else value.base
+            if value.tiers:
+                threshold = value.tiers[0].start
+        else:
+            prices[key] = prices["lc_" + key] = value
+    if prices.get("input") is None and prices.get("output") is None:
+        return None
+    return "genai-prices", f"{prov.id}/{info.id}", threshold, prices
+
+
+def _override_for(provider: str, model: str, day: date, overrides: list[dict[str, Any]]) -> dict[str, Any] | None:
+    chosen = None
+    for o in overrides:
+        if o.get("provider", provider) != provider or o.get("model") != model:
+            continue
+        start = o.get("from")
+        end = o.get("to")
+        if start and day < _as_date(start) or end and day > _as_date(end):
+            continue
+        chosen = o  # later entries win
+    return chosen
+
+
+def _apply_override(prices: dict[str, Decimal | None], o: dict[str, Any], is_batch: bool) -> dict[str, Decimal | None]:
+    out = dict(prices)
+    for key in PRICE_KEYS:
+        if f"{key}_usd_per_mtok" in o:
+            out[key] = out["lc_" + key] = Decimal(str(o[f"{key}_usd_per_mtok"]))
+    for key, (_, fallback) in PRICE_KEYS.items():
+        if out.get(key) is None and fallback:
+            out[key] = out["lc_" + key] = out.get(fallback)
+    if is_batch and "batch_discount_pct" in o:
+        factor = 1 - Decimal(str(o["batch_discount_pct"])) / 100
+        out = {k: (v * factor if v is not None else None) for k, v in out.items()}
+    if "discount_pct" in o:
+        factor = 1 - Decimal(str(o["discount_pct"])) / 100
+        out = {k: (v * factor if v is not None else None) for k, v in out.items()}
+    return out
+
+
+def _as_date(v: Any) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(str(v))

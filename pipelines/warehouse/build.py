@@ -1,0 +1,165 @@
+"""Build one day of the warehouse: lake inputs in, every model run, published tables written to the lake.
+
+A day is built in one DuckDB connection from that day's landed files only, so
+the work grows with the day, not with history. Every table of the day is written
+under one build id (``lake/<table>/day=D/<build_id>.parquet``) and the day is
+committed by writing ``lake/_days/D.json`` last: a crash before that leaves the
+previous build of the day in force. ``publish`` then points the warehouse at the
+committed files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.contracts import contract
+from pipelines.db import frame
+from pipelines.pricing.prices import price_table
+from pipelines.pricing.tiers import model_tiers
+from pipelines.settings import Settings
+from pipelines.warehouse.models import MODELS, PUBLISHED, run_model
+
+LANDED = ["calls", "outcomes", "provider_usage", "provider_costs"]
+
+
+@dataclass
+class DayBuild:
+    day: date
+    build_id: str
+    rows: dict[str, int] = field(default_factory=dict)
+    unpriced_models: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def landed_files(settings: Settings, table: str, day: date) -> list[str]:
+    folder = settings.lake / table / f"day={day.isoformat()}"
+    return sorted(str(p) for p in folder.glob("*.parquet"))
+
+
+def landed_days(settings: Settings) -> list[date]:
+    days = set()
+    for table in LANDED:
+        for folder in (settings.lake / table).glob("day=*"):
+            if any(folder.glob("*.parquet")):
+                days.add(date.fromisoformat(folder.name[4:]))
+    return sorted(days)
+
+
+def connect(settings: Settings, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    settings.work.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"temp_directory": str(settings.work / "duckdb_tmp")})
+    if memory_limit:
+        con.execute("set memory_limit = $m", {"m": memory_limit})
+    con.execute("set preserve_insertion_order = false")
+    return con
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> None:
+    """Create lake_<table> for the day's landed files, and the dim_* tables the models join to."""
+    for table in LANDED:
+        files = landed_files(settings, table, day)
+        name = f"lake_{table}"  # code constant
+        if files:
+            con.execute(
+                f"create or replace temp table {name} as select * from read_parquet($files, union_by_name = true)",
+                {"files": files},
+            )
+            # Files landed by an older parser may lack newer nullable columns: add them.
+            have = {r[0] for r in con.execute(f"describe {name}").fetchall()}
+            for col in contract(table).columns:
+                if col.name not in have:
+                    con.execute(f'alter table {name} add column "{col.name}" {col.type}')
+        else:
+            empty = contract(table).empty()  # noqa: F841 - read by DuckDB's replacement scan
+            con.execute(f"create or replace temp table {name} as select * from empty")
+    pairs = frame(
+        con,
+        """
+        select distinct provider, model from lake_calls
+        union select distinct provider, model from lake_provider_usage
+        union select distinct provider, model from lake_provider_costs where model is not null
+        """,
+    )
+    prices = price_table(pairs, [day], settings)  # noqa: F841
+    con.execute("create or replace temp table dim_prices as select * from prices")
+    tiers = model_tiers(prices, settings)  # noqa: F841
+    con.execute("create or replace temp table dim_model_tiers as select * from tiers")
+    owners = pl.DataFrame(  # noqa: F841
+        [(k, v.get("app"), v.get("team")) for k, v in settings.owners.items()],
+        schema={"owner": pl.String, "app": pl.String, "team": pl.String},
+        orient="row",
+    )
+    con.execute("create or replace temp table dim_owners as select * from owners")
+
+
+def build_day(day: date, settings: Settings, build_id: str | None = None) -> DayBuild:
+    started = time.perf_counter()
+    build_id = build_id or new_build_id()
+    result = DayBuild(day=day, build_id=build_id)
+    con = connect(settings)
+    try:
+        load_inputs(con, settings, day)
+        for _, name in MODELS:
+            run_model(con, name)
+        result.unpriced_models = [
+            f"{p}/{m}"
+            for p, m in con.execute(
+                "select distinct provider, model from int_calls_priced where not is_priced order by all"
+            ).fetchall()
+        ]
+        for name in PUBLISHED:
+            target = settings.lake / name / f"day={day.isoformat()}" / f"{build_id}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".tmp")
+            con.execute(
+                f"copy (select * from {name}) to $path (format parquet, compression zstd)", {"path": str(tmp)}
+            )
+            os.replace(tmp, target)
+            result.rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+    finally:
+        con.close()
+    commit_day(settings, day, build_id, result.rows)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def new_build_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
+
+
+def commit_day(settings: Settings, day: date, build_id: str, rows: dict[str, int]) -> None:
+    marker = settings.lake / "_days" / f"{day.isoformat()}.json"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"day": day.isoformat(), "build_id": build_id, "rows": rows, "tables": PUBLISHED}))
+    os.replace(tmp, marker)
+
+
+def committed_days(settings: Settings) -> dict[date, dict]:
+    out = {}
+    for marker in sorted((settings.lake / "_days").glob("*.json")):
+        doc = json.loads(marker.read_text())
+        out[date.fromisoformat(doc["day"])] = doc
+    return out
+
+
+def committed_files(settings: Settings, table: str, days: dict[date, dict] | None = None) -> list[str]:
+    days = committed_days(settings) if days is None else days
+    files = []
+    for day, doc in sorted(days.items()):
+        if table in doc.get("tables", PUBLISHED):
+            path = settings.lake / table / f"day={day.isoformat()}" / f"{doc['build_id']}.parquet"
+            if path.exists():
+                files.append(str(path))
+    return files
+
+

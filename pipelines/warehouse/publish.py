@@ -1,0 +1,86 @@
+"""Publish the warehouse: one DuckDB file whose tables are views over the committed lake files.
+
+The new catalog is written to a temporary file and moved over ``warehouse.duckdb``
+with an atomic rename: an analyst holding the old file open (read-only or
+read-write) keeps a consistent snapshot and never blocks the build; the next
+connection sees the new one. Old build files stay until they are ``RETAIN``
+builds old, so open snapshots keep working.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from pipelines.contracts import contract
+from pipelines.settings import Settings
+from pipelines.warehouse.build import committed_days, committed_files
+from pipelines.warehouse.models import PUBLISHED
+
+RETAIN = 3  # builds of a day kept on disk for readers of older snapshots
+
+# Views over the published tables, for questions that span days (active users across a week are not a sum).
+DERIVED_VIEWS = {
+    "mart_unit_economics_weekly": """
+        select
+            date_trunc('week', day)::date as week,
+            app,
+            feature,
+            sum(requests) as requests,
+            count(distinct user_id) filter (where requests > 0) as active_users,
+            sum(cost_usd)::decimal(38, 12) as cost_usd,
+            (sum(cost_usd) * 1000 / nullif(sum(requests), 0))::decimal(38, 12) as cost_per_1k_requests_usd,
+            (sum(cost_usd) / nullif(count(distinct user_id) filter (where requests > 0), 0))::decimal(38, 12)
+                as cost_per_active_user_usd,
+            sum(cache_savings_usd)::decimal(38, 12) as prompt_cache_savings_usd,
+        from mart_cost_daily
+        group by all
+    """,
+}
+
+
+def sql_literal(value: str) -> str:
+    """Quote one of our own file paths for a view definition (DDL cannot take parameters)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def publish(settings: Settings, extra_tables: dict[str, list[str]] | None = None) -> Path:
+    days = committed_days(settings)
+    tables = {name: committed_files(settings, name, days) for name in PUBLISHED}
+    tables.update(extra_tables or {})
+    target = settings.warehouse
+    tmp = target.with_name(target.name + ".publishing")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        for name, files in tables.items():
+            if files:
+                listing = ", ".join(sql_literal(f) for f in files)
+                con.execute(f"create view {name} as select * from read_parquet([{listing}], union_by_name = true)")
+            else:
+                cols = ", ".join(f'null::{c.type} as "{c.name}"' for c in contract(name).columns)
+                con.execute(f"create view {name} as select {cols} where false")
+        for name, sql in DERIVED_VIEWS.items():
+            con.execute(f"create view {name} as {sql}")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, target)
+    _collect_garbage(settings, days)
+    return target
+
+
+def _collect_garbage(settings: Settings, days: dict[date, dict]) -> None:
+    """Delete build files of a day older than the newest RETAIN builds (never the committed one)."""
+    for name in PUBLISHED:
+        for folder in (settings.lake / name).glob("day=*"):
+            committed = days.get(date.fromisoformat(folder.name[4:]), {}).get("build_id")
+            files = sorted(folder.glob("*.parquet"), reverse=True)
+            for old in files[RETAIN:]:
+                if old.stem != committed:
+                    old.unlink(missing_ok=True)
+            for tmp in folder.glob("*.tmp"):
+                tmp.unlink(missing_ok=True)
