@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -206,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         p.set_defaults(func=func)
 
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", module="dagster")
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     try:
         settings = load_settings(home=args.home, config=args.config)
         return args.func(args, settings)

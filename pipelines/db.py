@@ -9,5 +9,5 @@ import polars as pl
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Run a query with bound parameters and return a Polars frame (Arrow, zero-copy where possible)."""
-    return pl.from_arrow(con.execute(sql, params or {}).to_arrow_table())
+    """Run a query with bound parameters and return a Polars frame (through Arrow)."""
+    return con.sql(sql, params=params or None).pl()

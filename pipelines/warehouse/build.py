@@ -116,15 +116,7 @@ def build_day(day: date, settings: Settings, build_id: str | None = None) -> Day
                 "select distinct provider, model from int_calls_priced where not is_priced order by all"
             ).fetchall()
         ]
-        for name in PUBLISHED:
-            target = settings.lake / name / f"day={day.isoformat()}" / f"{build_id}.parquet"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".tmp")
-            con.execute(
-                f"copy (select * from {name}) to $path (format parquet, compression zstd)", {"path": str(tmp)}
-            )
-            os.replace(tmp, target)
-            result.rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+        result.rows = write_tables(con, settings, day, build_id, PUBLISHED)
     finally:
         con.close()
     commit_day(settings, day, build_id, result.rows)
@@ -132,15 +124,36 @@ def build_day(day: date, settings: Settings, build_id: str | None = None) -> Day
     return result
 
 
+def write_tables(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, build_id: str, names: list[str]) -> dict[str, int]:
+    """Write each named temp table as the day's file of this build; returns row counts. Not yet committed."""
+    rows = {}
+    for name in names:
+        target = settings.lake / name / f"day={day.isoformat()}" / f"{build_id}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        con.execute(f"copy (select * from {name}) to $path (format parquet, compression zstd)", {"path": str(tmp)})
+        os.replace(tmp, target)
+        rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+    return rows
+
+
 def new_build_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
 
 
 def commit_day(settings: Settings, day: date, build_id: str, rows: dict[str, int]) -> None:
+    """Make this build's files the day's current ones, for the tables in ``rows``, in one atomic rename.
+
+    The marker maps each table to the build that wrote it, so a later step (drift, budgets) can commit
+    its own tables for the day without touching the others.
+    """
     marker = settings.lake / "_days" / f"{day.isoformat()}.json"
     marker.parent.mkdir(parents=True, exist_ok=True)
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"day": day.isoformat(), "build_id": build_id, "rows": rows, "tables": PUBLISHED}))
+    doc = json.loads(marker.read_text()) if marker.exists() else {"day": day.isoformat(), "tables": {}}
+    for name, n in rows.items():
+        doc["tables"][name] = {"build_id": build_id, "rows": n}
+    tmp = marker.with_suffix(f".{build_id}.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
     os.replace(tmp, marker)
 
 
@@ -152,14 +165,18 @@ def committed_days(settings: Settings) -> dict[date, dict]:
     return out
 
 
-def committed_files(settings: Settings, table: str, days: dict[date, dict] | None = None) -> list[str]:
+def committed_files(
+    settings: Settings, table: str, days: dict[date, dict] | None = None, since: date | None = None, until: date | None = None
+) -> list[str]:
+    """The committed file of ``table`` for each day (optionally within [since, until])."""
     days = committed_days(settings) if days is None else days
     files = []
     for day, doc in sorted(days.items()):
-        if table in doc.get("tables", PUBLISHED):
-            path = settings.lake / table / f"day={day.isoformat()}" / f"{doc['build_id']}.parquet"
-            if path.exists():
-                files.append(str(path))
+        if (since and day < since) or (until and day > until) or table not in doc["tables"]:
+            continue
+        path = settings.lake / table / f"day={day.isoformat()}" / f"{doc['tables'][table]['build_id']}.parquet"
+        if path.exists():
+            files.append(str(path))
     return files
 
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contracts import contract
+from pipelines.contracts import contract, contracts
 from pipelines.settings import Settings
 from pipelines.warehouse.build import committed_days, committed_files
-from pipelines.warehouse.models import PUBLISHED
 
 RETAIN = 3  # builds of a day kept on disk for readers of older snapshots
 
@@ -47,10 +46,14 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def publish(settings: Settings, extra_tables: dict[str, list[str]] | None = None) -> Path:
+def published_tables() -> list[str]:
+    """Every table with a warehouse contract is published (schemas/warehouse/*.yaml)."""
+    return sorted(contracts("warehouse"))
+
+
+def publish(settings: Settings) -> Path:
     days = committed_days(settings)
-    tables = {name: committed_files(settings, name, days) for name in PUBLISHED}
-    tables.update(extra_tables or {})
+    tables = {name: committed_files(settings, name, days) for name in published_tables()}
     target = settings.warehouse
     tmp = target.with_name(target.name + ".publishing")
     tmp.unlink(missing_ok=True)
@@ -75,9 +78,10 @@ def publish(settings: Settings, extra_tables: dict[str, list[str]] | None = None
 
 def _collect_garbage(settings: Settings, days: dict[date, dict]) -> None:
     """Delete build files of a day older than the newest RETAIN builds (never the committed one)."""
-    for name in PUBLISHED:
+    for name in published_tables():
         for folder in (settings.lake / name).glob("day=*"):
-            committed = days.get(date.fromisoformat(folder.name[4:]), {}).get("build_id")
+            doc = days.get(date.fromisoformat(folder.name[4:]), {"tables": {}})
+            committed = doc["tables"].get(name, {}).get("build_id")
             files = sorted(folder.glob("*.parquet"), reverse=True)
             for old in files[RETAIN:]:
                 if old.stem != committed:

@@ -33,7 +33,9 @@ def instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def build_days(settings: Settings, start: date, end: date, with_digest: bool = True, dagster_instance=None) -> RunResult:
+def build_days(
+    settings: Settings, start: date, end: date, with_digest: bool = True, dagster_instance=None, log_level: str = "WARNING"
+) -> RunResult:
     from pipelines.definitions import defs
     from pipelines.resources import TokenbooksResource
 
@@ -50,6 +52,7 @@ def build_days(settings: Settings, start: date, end: date, with_digest: bool = T
         tags=tags,
         resources={"tokenbooks": TokenbooksResource(home=str(settings.home), config_path=str(settings.config_path or ""))},
         asset_selection=selection,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
     )
     return RunResult(success=result.success, run_id=result.run_id, seconds=time.perf_counter() - started)
