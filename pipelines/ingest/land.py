@@ -38,6 +38,7 @@ class LandResult:
     already_landed: bool = False
     unpriced_models: list[str] = field(default_factory=list)
     error: str | None = None
+    also: dict[str, dict[str, int]] = field(default_factory=dict)  # further tables: {"landed": n, "quarantined": m}
 
     def line(self) -> str:
         if self.error:
@@ -87,6 +88,15 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         result.records_in = parsed.records_in if parsed.records_in is not None else good.height + quarantine.height
         good = table_contract.conform(good)
         result.days = _write_partitions(good, settings.lake / form.table, sha)
+        for table, extra_rows in parsed.extra.items():
+            extra_contract = contract(table)
+            finished = _finish_rows(extra_rows, table, ctx, str(path), form.name)
+            good_x, bad_x = validate(extra_contract.conform(finished, keep=("_record",)), extra_contract)
+            days = _write_partitions(extra_contract.conform(good_x), settings.lake / table, sha)
+            result.days = sorted(set(result.days) | set(days))
+            result.also[table] = {"landed": good_x.height, "quarantined": bad_x.height}
+            bad_x = bad_x.with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
+            quarantine = pl.concat([quarantine, bad_x], how="vertical_relaxed")
         _write_quarantine(quarantine, parsed, settings, sha, path, form.name)
         if form.table == "calls":
             result.unpriced_models = _unpriced(good, ctx)

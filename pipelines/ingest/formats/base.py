@@ -111,6 +111,9 @@ class Parsed:
     rows: pl.DataFrame
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
     records_in: int | None = None  # how many records the file held; defaults to rows + quarantined
+    # Rows for further tables read from the same records (a CUR's token usage beside its costs):
+    # table -> rows, finished, validated and written like ``rows``; counted in ``LandResult.also``.
+    extra: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 class InputFormat:
