@@ -90,6 +90,33 @@ def cmd_sql(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_whatif(args, settings: Settings) -> int:
+    import duckdb
+
+    from pipelines.reporting.whatif import describe, reprice
+
+    if not settings.warehouse.exists():
+        print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
+        return 2
+    provider, _, model = args.model.rpartition("/")
+    if not provider:
+        print("error: --model takes provider/model, e.g. openai/gpt-4o-mini", file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        end = args.to_day or con.execute("select max(day) from fct_llm_calls").fetchone()[0] or date.today()
+        start = args.from_day or end - timedelta(days=29)
+        try:
+            result = reprice(con, args.feature, provider, model, args.batch, start, end)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    finally:
+        con.close()
+    print(describe(result))
+    return 0
+
+
 def cmd_digest(args, settings: Settings) -> int:
     from pipelines.reporting.digest import write_digest
 
@@ -196,6 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("digest", help="write the digest for a day")
     p.add_argument("--day", type=_day, default=date.today() - timedelta(days=1))
     p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser("whatif", help="re-price a feature's real usage on another model or through batch")
+    p.add_argument("--feature", required=True)
+    p.add_argument("--model", required=True, help="provider/model, e.g. anthropic/claude-haiku-4-5")
+    p.add_argument("--batch", action="store_true", help="at the batch API's prices")
+    p.add_argument("--from", dest="from_day", type=_day)
+    p.add_argument("--to", dest="to_day", type=_day)
+    p.set_defaults(func=cmd_whatif)
 
     for name, func in (("sample", cmd_sample), ("demo", cmd_demo)):
         p = sub.add_parser(name, help="write the sample organisation" if name == "sample" else "run the whole demo")

@@ -89,6 +89,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
         union select distinct provider, model from lake_provider_costs where model is not null
         """,
     )
+    whatif = whatif_models(settings)
+    pairs = pl.concat([pairs, whatif]).unique()
     prices = price_table(pairs, [day], settings)  # noqa: F841
     con.execute("create or replace temp table dim_prices as select * from prices")
     tiers = model_tiers(prices, settings)  # noqa: F841
@@ -99,6 +101,17 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
         orient="row",
     )
     con.execute("create or replace temp table dim_owners as select * from owners")
+    con.execute("create or replace temp table dim_whatif_models as select * from whatif")
+
+
+# Models every feature is re-priced on in mart_whatif, unless tokenbooks.yaml lists its own (`whatif_models`).
+DEFAULT_WHATIF_MODELS = ["openai/gpt-4o-mini", "openai/gpt-4.1-mini", "anthropic/claude-haiku-4-5", "google/gemini-2.5-flash"]
+
+
+def whatif_models(settings: Settings) -> pl.DataFrame:
+    names = settings.raw.get("whatif_models") or DEFAULT_WHATIF_MODELS
+    rows = [tuple(str(n).split("/", 1)) for n in names if "/" in str(n)]
+    return pl.DataFrame(rows, schema={"provider": pl.String, "model": pl.String}, orient="row")
 
 
 def build_day(day: date, settings: Settings, build_id: str | None = None) -> DayBuild:

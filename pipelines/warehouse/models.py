@@ -30,6 +30,7 @@ MODELS: list[tuple[str, str]] = [
     ("marts", "fct_reconciliation"),
     ("marts", "mart_cost_daily"),
     ("marts", "mart_unit_economics"),
+    ("marts", "mart_whatif"),
 ]
 
 # The tables analysts rely on: written to the lake per day and published in the warehouse.
