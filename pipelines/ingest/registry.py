@@ -1,0 +1,45 @@
+"""The input formats tokenbooks knows, and how a file is matched to one.
+
+Formats register themselves by being listed in ``FORMATS``; detection tries them
+in order, so more specific formats come before general ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.ingest.formats.base import InputError, InputFormat, Sample
+from pipelines.ingest.formats.canonical import CanonicalCalls, CanonicalOutcomes
+from pipelines.ingest.formats.openai import OpenAICostsCsv, OpenAICostsPage, OpenAIUsageCsv, OpenAIUsagePage
+from pipelines.ingest.formats.anthropic import AnthropicCostReport, AnthropicUsageReport
+
+FORMATS: list[InputFormat] = [
+    OpenAIUsagePage(),
+    OpenAICostsPage(),
+    AnthropicUsageReport(),
+    AnthropicCostReport(),
+    OpenAIUsageCsv(),
+    OpenAICostsCsv(),
+    CanonicalOutcomes(),
+    CanonicalCalls(),
+]
+
+
+def by_name(name: str) -> InputFormat:
+    for f in FORMATS:
+        if f.name == name:
+            return f
+    known = ", ".join(f.name for f in FORMATS)
+    raise InputError("-", f"unknown format {name!r}; known formats: {known}")
+
+
+def detect(path: Path, fmt: str | None = None) -> InputFormat:
+    if fmt:
+        return by_name(fmt)
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty (0 bytes)")
+    sample = Sample.of(path)
+    for f in FORMATS:
+        if f.sniff(sample):
+            return f
+    raise InputError(path, "format not recognised (not one of: " + ", ".join(f.name for f in FORMATS) + ")")
