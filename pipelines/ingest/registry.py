@@ -12,6 +12,7 @@ from pipelines.ingest.formats.base import InputError, InputFormat, Sample
 from pipelines.ingest.formats.canonical import CanonicalCalls, CanonicalOutcomes
 from pipelines.ingest.formats.openai import OpenAICostsCsv, OpenAICostsPage, OpenAIUsageCsv, OpenAIUsagePage
 from pipelines.ingest.formats.anthropic import AnthropicCostReport, AnthropicUsageReport
+from pipelines.ingest.formats.google import GoogleBillingCsv, GoogleBillingJsonl
 
 FORMATS: list[InputFormat] = [
     OpenAIUsagePage(),
@@ -20,6 +21,8 @@ FORMATS: list[InputFormat] = [
     AnthropicCostReport(),
     OpenAIUsageCsv(),
     OpenAICostsCsv(),
+    GoogleBillingJsonl(),
+    GoogleBillingCsv(),
     CanonicalOutcomes(),
     CanonicalCalls(),
 ]

@@ -15,12 +15,13 @@ and a dashboard CSV) comes out with the same columns and so the same ``line_key`
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.ingest.formats.base import Field, _sql_str
+from pipelines.ingest.formats.base import MAX_LINE_BYTES, Field, InputError, _sql_str
 
 MONEY = "DECIMAL(38,12)"
 USAGE_SUMS = [
@@ -121,6 +122,8 @@ def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
     con = connect()
     try:
         return json_fields(con, PAGE_RESULTS_SQL, fields, {"path": str(path)})
+    except duckdb.Error as e:
+        raise InputError(path, "not readable as JSON pages: " + _first_line(e)) from None
     finally:
         con.close()
 
@@ -135,6 +138,10 @@ def csv_source_sql(columns_sql: str = "*") -> str:
         from read_csv($path, header = true, all_varchar = true, skip = 0, null_padding = true,
                       strict_mode = false, ignore_errors = false, encoding = 'utf-8')
     """
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().split("\n", 1)[0]
 
 
 def owner(*candidates: tuple[str, pl.Expr]) -> pl.Expr:
@@ -170,18 +177,16 @@ def nz(col: str) -> pl.Expr:
     return pl.col(col).fill_null(0).cast(pl.Int64)
 
 
-# ---- CSV ---------------------------------------------------------------------------------------
-
-from dataclasses import dataclass  # noqa: E402
+# ---- tabular exports (CSV, Parquet) ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Col:
-    """One typed column out of a CSV read as text.
+    """One typed column out of an export read as text.
 
     ``source`` names the header (alternatives separated by ``|``, matched case-insensitively,
     first present wins); ``parse`` is a SQL template over ``{v}`` (the text) that returns null
-    when the text does not convert. A missing column is null (or an error if ``required``).
+    when the text does not convert. A missing column is null (an error if ``required``).
     """
 
     name: str
@@ -193,15 +198,16 @@ class Col:
     def sql(self, column: str | None) -> str:
         if column is None:
             return f"null::{self.type}"
-        v = '"' + column.replace('"', '""') + '"'
+        v = _text(column)
         if self.parse:
-            return self.parse.format(v=f"nullif(trim({v}), '')")
+            return self.parse.format(v=v)
         if self.type == "VARCHAR":
-            return f"nullif(trim({v}), '')"
-        return f"try_cast(nullif(trim({v}), '') as {self.type})"
+            return v
+        return f"try_cast({v} as {self.type})"
 
-    def raw_sql(self, column: str | None) -> str:
-        return "null::VARCHAR" if column is None else "nullif(trim(\"" + column.replace('"', '""') + "\"), '')"
+
+def _text(column: str) -> str:
+    return "nullif(trim(\"" + column.replace('"', '""') + "\"::VARCHAR), '')"
 
 
 # Whole-number counts that exports write as floats ("59200.0").
@@ -210,56 +216,169 @@ COUNT = "try_cast(try_cast({v} as DECIMAL(38,6)) as BIGINT)"
 AMOUNT = "try_cast({v} as DECIMAL(38,12))"
 # Days in any of the styles exports use; all read as UTC.
 DAY = (
-    "coalesce(try_cast(try_strptime({v}, ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p', '%Y-%m-%d']) as DATE),"
-    " try_cast(try_cast({v} as TIMESTAMPTZ) as DATE),"
+    "coalesce(try_cast(try_strptime({v}, ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p', '%Y-%m-%d'])"
+    " as DATE), try_cast(try_cast(replace({v}, ' UTC', '+00') as TIMESTAMPTZ) as DATE),"
     " try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE))"
 )
 
 
-def csv_header(con: duckdb.DuckDBPyConnection, path: Path, read_opts: str = "") -> list[str]:
-    rows = con.execute(
-        f"describe select * from read_csv($path, header = true, all_varchar = true{read_opts})", {"path": str(path)}
-    ).fetchall()
-    return [r[0] for r in rows]
+def typed_records(
+    con: duckdb.DuckDBPyConnection, source_sql: str, header: list[str], cols: list[Col], params: dict
+) -> pl.DataFrame:
+    """Typed columns from ``source_sql`` (text columns named ``header``), vectorised.
+
+    Same output shape as :func:`json_fields`: a bad value sets ``_error_field``/``_error_reason``
+    and keeps the row as JSON in ``raw`` for quarantine.
+    """
+    lower = {h.lower().strip(): h for h in header}
+
+    def pick(source: str) -> str | None:
+        return next((lower[a.lower()] for a in source.split("|") if a.lower() in lower), None)
+
+    picked = {c.name: pick(c.source) for c in cols}
+    missing = [c.source.split("|")[0] for c in cols if c.required and picked[c.name] is None]
+    if missing:
+        raise ValueError("missing column(s): " + ", ".join(missing))
+    typed = ",\n".join(f"{c.sql(picked[c.name])} as {c.name}" for c in cols)
+    checks = []
+    for c in cols:
+        col = picked[c.name]
+        if col is None:
+            continue
+        if c.required:
+            checks.append(f"when {_text(col)} is null then {_sql_str(c.name)} || '|missing required value'")
+        if c.type != "VARCHAR" or c.parse:
+            checks.append(
+                f"when {_text(col)} is not null and {c.sql(col)} is null then "
+                f"{_sql_str(c.name)} || '|not a valid {c.type.lower()}: ' || left({_text(col)}, 80)"
+            )
+    if "_source_error" in header:
+        checks.insert(0, "when _source_error is not null then _source_error")
+    check_sql = " ".join(checks) or "when false then null"
+    sql = f"""
+        with src as ({source_sql}),
+        checked as (select *, case {check_sql} end as _err from src)
+        select _record, {typed},
+               case when _err is not null then to_json(checked)::VARCHAR end as raw,
+               split_part(_err, '|', 1) as _error_field,
+               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
+        from checked
+    """
+    return con.sql(sql, params=params).pl()
 
 
-def csv_records(path: Path, cols: list[Col], read_opts: str = "", con: duckdb.DuckDBPyConnection | None = None) -> pl.DataFrame:
-    """Typed columns of a CSV export, vectorised; same output shape as :func:`json_fields`."""
-    own = con is None
-    con = con or connect()
+def csv_records(path: Path, cols: list[Col], read_opts: str = "") -> pl.DataFrame:
+    """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine)."""
+    con = connect()
     try:
-        header = csv_header(con, path, read_opts)
-        lower = {h.lower().strip(): h for h in header}
-
-        def pick(source: str) -> str | None:
-            return next((lower[a.lower()] for a in source.split("|") if a.lower() in lower), None)
-
-        picked = {c.name: pick(c.source) for c in cols}
-        typed = ",\n".join(f"{c.sql(picked[c.name])} as {c.name}, {c.raw_sql(picked[c.name])} as _raw_{c.name}" for c in cols)
-        checks = []
-        for c in cols:
-            if c.required:
-                checks.append(f"when _raw_{c.name} is null then {_sql_str(c.name)} || '|missing required value'")
-            if c.type != "VARCHAR" or c.parse:
-                checks.append(
-                    f"when _raw_{c.name} is not null and {c.name} is null then "
-                    f"{_sql_str(c.name)} || '|not a valid {c.type.lower()}: ' || left(_raw_{c.name}, 80)"
-                )
-        check_sql = " ".join(checks) or "when false then null"
-        sql = f"""
-            with src as (
-                select row_number() over () as _record, *
-                from read_csv($path, header = true, all_varchar = true{read_opts}) t
-            ),
-            typed as (select _record, {typed}, src as _row from src),
-            checked as (select *, case {check_sql} end as _err from typed)
-            select * exclude (_err, _row),
-                   case when _err is not null then to_json(_row)::VARCHAR end as raw,
-                   split_part(_err, '|', 1) as _error_field,
-                   nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
-            from checked
-        """
-        return con.sql(sql, params={"path": str(path)}).pl()
+        reader = f"read_csv($path, header = true, all_varchar = true{read_opts})"
+        header = [r[0] for r in con.execute(f"describe select * from {reader}", {"path": str(path)}).fetchall()]
+        source = f"select row_number() over () as _record, * from {reader}"
+        return typed_records(con, source, header, cols, {"path": str(path)})
+    except (ValueError, duckdb.Error) as e:
+        raise InputError(path, _first_line(e)) from None
     finally:
-        if own:
-            con.close()
+        con.close()
+
+
+def parquet_records(path: Path, cols: list[Col]) -> pl.DataFrame:
+    """A Parquet export; MAP and STRUCT columns become JSON text like their CSV form."""
+    con = connect()
+    try:
+        schema = con.execute("describe select * from read_parquet($path)", {"path": str(path)}).fetchall()
+        header = [r[0] for r in schema]
+        as_text = ", ".join(
+            (f'to_json("{n}")::VARCHAR' if t.startswith(("MAP", "STRUCT")) or t.endswith("[]") else f'"{n}"::VARCHAR')
+            + f' as "{n}"'
+            for n, t, *_ in schema
+        )
+        source = f"select row_number() over () as _record, {as_text} from read_parquet($path)"
+        return typed_records(con, source, header, cols, {"path": str(path)})
+    except (ValueError, duckdb.Error) as e:
+        raise InputError(path, _first_line(e)) from None
+    finally:
+        con.close()
+
+
+def jsonl_records(path: Path, columns: dict[str, str], cols: list[Col]) -> pl.DataFrame:
+    """A JSON-lines export: ``columns`` (name -> JSONPath) picked as text, then typed like a CSV.
+
+    A path ending in ``!json`` keeps the JSON text of an object or array (labels, credits).
+    Lines that are not JSON objects are quarantined with their line number.
+    """
+    con = connect()
+    try:
+        names = list(columns)
+        plain = [n for n in names if not columns[n].endswith("!json")]
+        paths = ", ".join(_sql_str(columns[n]) for n in plain)
+        picks = [f"_v[{i + 1}] as {_ident(n)}" for i, n in enumerate(plain)]
+        picks += [
+            f"case when _ok then json_extract(raw, {_sql_str(columns[n][:-5])})::VARCHAR end as {_ident(n)}"
+            for n in names
+            if n not in plain
+        ]
+        source = f"""
+            with lines as (
+                select row_number() over () as _record, raw
+                from read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(30), quote = '',
+                              escape = '', auto_detect = false, max_line_size = {MAX_LINE_BYTES})
+            ),
+            parsed as (
+                select _record, raw, case when json_valid(raw) then json_type(raw) = 'OBJECT' else false end as _ok
+                from lines
+                where raw is not null and trim(raw) <> ''
+            )
+            select _record, case when _ok then json_extract_string(raw, [{paths}]) end as _v,
+                   {", ".join(picks)},
+                   case when not _ok then '$|not a JSON object: ' || left(raw, 80) end as _source_error
+            from parsed
+        """
+        source = f"select * exclude (_v) from ({source})"
+        return typed_records(con, source, names + ["_source_error"], cols, {"path": str(path)})
+    except (ValueError, duckdb.Error) as e:
+        raise InputError(path, _first_line(e)) from None
+    finally:
+        con.close()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# Tag/label keys that name an owner, most specific first; tokenbooks.yaml's ``attributes`` for
+# team/app/feature are tried before these.
+OWNER_TAG_KEYS = ["team", "owner", "app", "application", "service", "feature", "cost-center", "cost_center", "costcenter"]
+
+
+def owner_tag_keys(settings) -> list[str]:
+    mapped = []
+    for field_name in ("team", "app", "feature"):
+        mapped += [str(k) for k in settings.attribute_mapping.get(field_name, [])]
+    return list(dict.fromkeys([k.lower() for k in mapped] + OWNER_TAG_KEYS))
+
+
+def tag_owner(tags: pl.Expr, keys: list[str]) -> pl.Expr:
+    """``tag:key=value`` for the first preferred key present in ``tags`` (a list of {key, value} structs)."""
+    candidates = []
+    for key in keys:
+        value = tags.list.eval(
+            pl.element().filter(pl.element().struct.field("key").str.to_lowercase().str.strip_chars() == key)
+            .struct.field("value")
+        ).list.first()
+        candidates.append(
+            pl.when(value.is_not_null() & (value.str.strip_chars() != "")).then(pl.lit(f"tag:{key}=") + value.str.strip_chars())
+        )
+    return pl.coalesce(candidates) if candidates else pl.lit(None, pl.String)
+
+
+def normalise_text(expr: pl.Expr) -> pl.Expr:
+    """Trim and collapse runs of whitespace (SKU and meter names carry stray spaces)."""
+    return expr.str.strip_chars().str.replace_all(r"\s+", " ")
+
+
+def first_rule(text: pl.Expr, rules: list[tuple[str, str]], default: str | None = None) -> pl.Expr:
+    """The value of the first ``(regex, value)`` rule whose regex matches ``text``; rules are data."""
+    out = pl.lit(default, pl.String)
+    for pattern, value in reversed(rules):
+        out = pl.when(text.str.contains(pattern)).then(pl.lit(value, pl.String)).otherwise(out)
+    return out

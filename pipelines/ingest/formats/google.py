@@ -1,0 +1,174 @@
+"""Google Cloud Billing export (standard usage cost), as exported JSON lines or CSV.
+
+One row per (SKU, project, labels, usage hour): ``service.description``, ``sku.description``,
+``usage.amount``/``usage.unit``, ``cost`` and ``currency`` (the billing currency, with
+``currency_conversion_rate`` per USD), ``credits[]`` (negative amounts), ``project.id``,
+``labels[]`` and ``usage_start_time`` (``YYYY-MM-DD HH:MM:SS UTC`` or RFC 3339). Net cost =
+cost + sum(credits.amount). CSV exports carry the same fields flattened (``sku.description`` or
+``sku_description``) with credits and labels as JSON text.
+
+Gemini and other model SKUs split input / output / thinking output / cached input
+("Gemini 2.5 Flash Lite Text Input - Predictions", "Generate content cached input token count
+gemini 2.5 flash"); what a SKU is comes from the ordered rules below, which model it is from
+``schemas/model_aliases.yaml`` (``model_raw`` is the SKU as billed, whitespace normalised).
+Token SKUs also land as provider usage (``usage.amount`` counted in tokens or characters).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.billing import (
+    AMOUNT,
+    COST_DIMS,
+    COST_SUMS,
+    DAY,
+    MONEY,
+    USAGE_DIMS,
+    USAGE_SUMS,
+    Col,
+    csv_records,
+    first_rule,
+    jsonl_records,
+    normalise_text,
+    owner,
+    owner_tag_keys,
+    tag_owner,
+    to_key_grain,
+)
+
+PROVIDER = "google"
+# What a SKU bills, first match wins (lower-cased, whitespace-normalised description).
+SKU_RULES: list[tuple[str, str, str | None]] = [
+    (r"storage|token hours|per hour", "storage", None),
+    (r"grounding|google search|web search", "web_search", None),
+    (r"code execution", "code_execution", None),
+    (r"thinking|reasoning", "tokens", "reasoning"),
+    (r"cach(?:ed|ing)", "tokens", "cached_input"),
+    (r"output|completion|response", "tokens", "output"),
+    (r"input|prompt|embed", "tokens", "input"),
+]
+# SKUs about a model (the rest — support, networking — are not).
+MODEL_SKU = r"gemini|gemma|claude|imagen|veo|embedding|llama|mistral|palm|bison|gecko|chirp"
+TOKEN_UNITS = ["count", "token", "tokens", "character", "characters"]
+
+CREDITS = (
+    "case when {v} like '[%' then coalesce(list_sum(list_transform(json_extract_string({v}, '$[*].amount'),"
+    " lambda x: try_cast(x as DECIMAL(38,12)))), 0::DECIMAL(38,12)) else try_cast({v} as DECIMAL(38,12)) end"
+)
+COLS = [
+    Col("day", "usage_start_time", "DATE", required=True, parse=DAY),
+    Col("service", "service.description|service_description|service"),
+    Col("sku", "sku.description|sku_description|sku", required=True),
+    Col("usage_amount", "usage.amount|usage_amount", "DECIMAL(38,6)"),
+    Col("usage_unit", "usage.unit|usage_unit"),
+    Col("cost", "cost", MONEY, required=True, parse=AMOUNT),
+    Col("currency", "currency"),
+    Col("rate", "currency_conversion_rate", MONEY, parse=AMOUNT),
+    Col("credits", "credits", MONEY, parse=CREDITS),
+    Col("project_id", "project.id|project_id"),
+    Col("labels", "labels"),
+    Col("gcp_cost_type", "cost_type"),
+]
+JSON_PATHS = {
+    "usage_start_time": "$.usage_start_time",
+    "service.description": "$.service.description",
+    "sku.description": "$.sku.description",
+    "usage.amount": "$.usage.amount",
+    "usage.unit": "$.usage.unit",
+    "cost": "$.cost",
+    "currency": "$.currency",
+    "currency_conversion_rate": "$.currency_conversion_rate",
+    "credits": "$.credits!json",
+    "project.id": "$.project.id",
+    "labels": "$.labels!json",
+    "cost_type": "$.cost_type",
+}
+LABELS = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
+
+
+class GoogleBillingJsonl(InputFormat):
+    name = "google_billing_jsonl"
+    table = "provider_costs"
+    description = "Google Cloud Billing standard usage cost export, JSON lines (BigQuery export)"
+
+    def sniff(self, sample: Sample) -> bool:
+        first = sample.first_json
+        return (
+            isinstance(first, dict)
+            and isinstance(first.get("sku"), dict)
+            and "cost" in first
+            and "usage_start_time" in first
+        )
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        return _parse(jsonl_records(path, JSON_PATHS, COLS), ctx)
+
+
+class GoogleBillingCsv(InputFormat):
+    name = "google_billing_csv"
+    table = "provider_costs"
+    description = "Google Cloud Billing standard usage cost export, CSV"
+
+    def sniff(self, sample: Sample) -> bool:
+        header = {h.lower() for h in sample.csv_header}
+        return {"usage_start_time", "cost"} <= header and bool({"sku.description", "sku_description"} & header)
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        return _parse(csv_records(path, COLS), ctx)
+
+
+def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
+    good, quarantine = split_errors(records)
+    sku = normalise_text(pl.col("sku"))
+    low = sku.str.to_lowercase()
+    cost_type = first_rule(low, [(p, c) for p, c, _ in SKU_RULES], "other")
+    token_type = first_rule(low, [(p, t) for p, _, t in SKU_RULES if t])
+    is_model = low.str.contains(MODEL_SKU) & (cost_type == "tokens")
+    net = pl.col("cost") + pl.col("credits").fill_null(0).cast(pl.Decimal(38, 12))
+    currency = pl.col("currency").fill_null("USD").str.to_uppercase()
+    labels = pl.col("labels").str.json_decode(LABELS)
+    rows = good.with_columns(
+        pl.lit(PROVIDER).alias("provider"),
+        sku.alias("line_item"),
+        pl.when(is_model).then(sku).alias("model_raw"),
+        cost_type.alias("cost_type"),
+        pl.when(cost_type == "tokens").then(token_type).alias("token_type"),
+        low.str.contains(r"\bbatch\b").alias("is_batch"),
+        net.alias("billed_amount"),
+        currency.alias("currency"),
+        # The export's rate is billing currency per USD.
+        pl.when(currency == "USD").then(net).otherwise(net / pl.col("rate")).alias("billed_cost_usd"),
+        pl.lit(None, pl.String).alias("workspace_id"),
+        pl.lit(None, pl.String).alias("api_key_id"),
+        tag_owner(labels, owner_tag_keys(ctx.settings)).alias("_tag"),
+    ).with_columns(
+        pl.coalesce(pl.col("_tag"), owner(("project", pl.col("project_id")))).alias("owner"),
+    )
+    costs = to_key_grain(rows, COST_DIMS, COST_SUMS)
+
+    tokens = pl.col("usage_amount").round(0).cast(pl.Int64)
+    usage = rows.filter(
+        (pl.col("cost_type") == "tokens")
+        & pl.col("model_raw").is_not_null()
+        & pl.col("usage_unit").str.to_lowercase().is_in(TOKEN_UNITS)
+    ).with_columns(
+        pl.when(pl.col("token_type").is_in(["input", "cached_input"])).then(tokens).otherwise(0).alias("input_tokens"),
+        pl.when(pl.col("token_type") == "cached_input").then(tokens).otherwise(0).alias("cached_input_tokens"),
+        pl.lit(0, pl.Int64).alias("cache_write_tokens"),
+        pl.lit(0, pl.Int64).alias("cache_write_1h_tokens"),
+        pl.when(pl.col("token_type").is_in(["output", "reasoning"])).then(tokens).otherwise(0).alias("output_tokens"),
+        pl.when(pl.col("token_type") == "reasoning").then(tokens).otherwise(0).alias("reasoning_tokens"),
+        pl.lit(None, pl.Int64).alias("requests"),
+        pl.when(pl.col("is_batch")).then(pl.lit("batch")).alias("service_tier"),
+    )
+    usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
+    return Parsed(
+        rows=costs,
+        quarantine=quarantine,
+        records_in=good.height + quarantine.height,
+        extra={"provider_usage": usage},
+    )
