@@ -144,7 +144,7 @@ def line_key(rows: pl.DataFrame, table: str) -> pl.Expr:
 def pseudonymise(rows: pl.DataFrame, key: str) -> pl.DataFrame:
     """Replace user_id by a keyed SHA-256 (first 16 hex chars): groupable, not reversible without the key."""
     con = duckdb.connect()
-    users = rows.select(pl.col("user_id").unique().drop_nulls())
+    con.register("users", rows.select(pl.col("user_id").unique().drop_nulls()))
     mapped = frame(con, "select user_id, 'u_' || left(sha256($key || chr(31) || user_id), 16) as hashed from users", {"key": key})
     con.close()
     return (

@@ -1,0 +1,81 @@
+"""Landing: format by content, bad rows quarantined with file/record/field, re-landing changes nothing."""
+
+import polars as pl
+
+from pipelines.ingest.land import land_file
+from tests.conftest import call, write_jsonl
+
+
+def lake_rows(settings, table="calls") -> pl.DataFrame:
+    files = sorted((settings.lake / table).rglob("*.parquet"))
+    return pl.read_parquet(files) if files else pl.DataFrame()
+
+
+def test_canonical_calls_land_by_day_with_canonical_model(home, tmp_path):
+    path = write_jsonl(
+        tmp_path / "calls.jsonl",
+        [
+            call(call_id="a", occurred_at="2026-11-10T23:59:59Z"),
+            call(call_id="b", occurred_at="2026-11-11T00:00:00+00:00", model="claude-sonnet-4-5-20250929",
+                 provider="anthropic", cache_write_tokens=300, cache_write_1h_tokens=100, cached_input_tokens=200),
+        ],
+    )
+    result = land_file(path, home)
+    assert (result.format, result.table, result.landed, result.quarantined) == ("tokenbooks_calls", "calls", 2, 0)
+    assert result.days == ["2026-11-10", "2026-11-11"]
+    rows = lake_rows(home).sort("call_id")
+    assert rows["model"].to_list() == ["gpt-4o-mini", "claude-sonnet-4-5"]
+    assert rows["model_raw"].to_list() == ["gpt-4o-mini-2024-07-18", "claude-sonnet-4-5-20250929"]
+    assert rows.row(1, named=True)["cache_write_1h_tokens"] == 100
+
+
+def test_bad_rows_are_quarantined_with_record_field_and_reason(home, tmp_path):
+    path = tmp_path / "calls.jsonl"
+    write_jsonl(path, [call(call_id="good")])
+    with path.open("a") as f:
+        f.write("{not json\n")
+        f.write('{"call_id": "neg", "occurred_at": "2026-11-10T00:00:00Z", "provider": "openai", "model": "gpt-4o", '
+                '"input_tokens": -5, "output_tokens": 1}\n')
+        f.write('{"call_id": "ts", "occurred_at": "last tuesday", "provider": "openai", "model": "gpt-4o", '
+                '"input_tokens": 5, "output_tokens": 1}\n')
+        f.write('{"call_id": "cache", "occurred_at": "2026-11-10T00:00:00Z", "provider": "openai", "model": "gpt-4o", '
+                '"input_tokens": 5, "cached_input_tokens": 9, "output_tokens": 1}\n')
+        f.write('{"call_id": "status", "occurred_at": "2026-11-10T00:00:00Z", "provider": "openai", "model": "gpt-4o", '
+                '"input_tokens": 5, "output_tokens": 1, "status": "exploded"}\n')
+    result = land_file(path, home)
+    assert (result.records_in, result.landed, result.quarantined) == (6, 1, 5)
+    q = pl.read_parquet(next(home.quarantine.glob("*.parquet"))).sort("record")
+    assert q["record"].to_list() == [2, 3, 4, 5, 6]
+    assert q["field"].to_list() == ["$", "input_tokens", "occurred_at", "cached_input_tokens", "status"]
+    assert "not valid JSON" in q["reason"][0]
+    assert set(q["source_file"]) == {str(path)}
+
+
+def test_relanding_the_same_file_changes_nothing(home, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [call(call_id="a"), call(call_id="b")])
+    first = land_file(path, home)
+    before = sorted(p.name for p in home.lake.rglob("*"))
+    second = land_file(path, home)
+    assert second.already_landed and second.landed == first.landed == 2
+    assert sorted(p.name for p in home.lake.rglob("*")) == before
+    assert lake_rows(home).height == 2
+
+
+def test_unrecognised_and_empty_files_get_one_clear_error(home, tmp_path):
+    weird = tmp_path / "weird.csv"
+    weird.write_text("a,b,c\n1,2,3\n")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    r1, r2 = land_file(weird, home), land_file(empty, home)
+    assert r1.error.startswith(f"{weird}: format not recognised")
+    assert r2.error == f"{empty}: file is empty (0 bytes)"
+    assert not any(home.lake.rglob("*.parquet"))
+
+
+def test_user_ids_can_be_pseudonymised_with_a_keyed_hash(home, tmp_path, monkeypatch):
+    monkeypatch.setenv("TOKENBOOKS_USER_HASH_KEY", "k1")
+    path = write_jsonl(tmp_path / "calls.jsonl", [call(call_id="a", user_id="alice@example.com"),
+                                                  call(call_id="b", user_id="alice@example.com")])
+    land_file(path, home)
+    users = set(lake_rows(home)["user_id"])
+    assert len(users) == 1 and "alice@example.com" not in users and users.pop().startswith("u_")
