@@ -61,6 +61,7 @@ def cost(project, line_item, value):
 
 
 def test_hand_computed_attribution(home, tmp_path):
+    (home.home / "tokenbooks.yaml").write_text("owners:\n  project:proj_batch: {app: docs-search, team: search}\n")
     landing = tmp_path / "in"
     write_jsonl(
         landing / "calls.jsonl",
@@ -86,7 +87,9 @@ def test_hand_computed_attribution(home, tmp_path):
         assert result.quarantined == 0
 
     outcome = dg.materialize(
-        [warehouse_day], partition_key=DAY, resources={"tokenbooks": TokenbooksResource(home=str(home.home))}
+        [warehouse_day],
+        partition_key=DAY,
+        resources={"tokenbooks": TokenbooksResource(home=str(home.home), config_path=str(home.home / "tokenbooks.yaml"))},
     )
     assert outcome.success
 
@@ -120,3 +123,7 @@ def test_hand_computed_attribution(home, tmp_path):
     # mart_cost_daily adds up to the bill: attributed calls plus the (unattributed) rows.
     assert con.execute("select sum(cost_usd) from mart_cost_daily").fetchone()[0] == billed
     assert con.execute("select typeof(cost_usd) from mart_cost_daily limit 1").fetchone()[0] == "DECIMAL(38,12)"
+    # The batch job's project belongs to docs-search (tokenbooks.yaml owners): its spend is that app's.
+    assert con.execute(
+        "select app, sum(cost_usd) from mart_cost_daily where feature = '(unattributed)' and app is not null group by all"
+    ).fetchall() == [("docs-search", Decimal("0.15"))]
