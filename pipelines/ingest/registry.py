@@ -13,6 +13,9 @@ from pipelines.ingest.formats.canonical import CanonicalCalls, CanonicalOutcomes
 from pipelines.ingest.formats.openai import OpenAICostsCsv, OpenAICostsPage, OpenAIUsageCsv, OpenAIUsagePage
 from pipelines.ingest.formats.anthropic import AnthropicCostReport, AnthropicUsageReport
 from pipelines.ingest.formats.google import GoogleBillingCsv, GoogleBillingJsonl
+from pipelines.ingest.formats.aws import AwsCurCsv, AwsCurParquet, BedrockInvocationUsage
+from pipelines.ingest.formats.azure import AzureCostDetails
+from pipelines.ingest.formats.openrouter import OpenRouterActivity
 
 FORMATS: list[InputFormat] = [
     OpenAIUsagePage(),
@@ -23,8 +26,14 @@ FORMATS: list[InputFormat] = [
     OpenAICostsCsv(),
     GoogleBillingJsonl(),
     GoogleBillingCsv(),
+    AwsCurCsv(),
+    AwsCurParquet(),
+    AzureCostDetails(),
+    OpenRouterActivity(),
     CanonicalOutcomes(),
     CanonicalCalls(),
+    # Invocation logs are call logs first; as provider usage they are landed by name.
+    BedrockInvocationUsage(),
 ]
 
 

@@ -382,3 +382,25 @@ def first_rule(text: pl.Expr, rules: list[tuple[str, str]], default: str | None 
     for pattern, value in reversed(rules):
         out = pl.when(text.str.contains(pattern)).then(pl.lit(value, pl.String)).otherwise(out)
     return out
+
+
+def json_tag_owner(text: pl.Expr, keys: list[str], prefixes: tuple[str, ...] = ("",)) -> pl.Expr:
+    """``tag:key=value`` for the first preferred key in a JSON object of tags (text), or null.
+
+    ``prefixes`` are how the export spells a tag key (CUR 2.0: ``user_team``). Azure writes the
+    object without its braces; both forms are read.
+    """
+    obj = pl.when(text.str.strip_chars().str.starts_with("{")).then(text).otherwise(pl.lit("{") + text + pl.lit("}"))
+    candidates = []
+    for key in keys:
+        for prefix in prefixes:
+            for spelled in dict.fromkeys([key, key.capitalize(), key.upper()]):
+                value = obj.str.json_path_match("$['" + (prefix + spelled).replace("'", "") + "']").str.strip_chars()
+                candidates.append(pl.when(value.is_not_null() & (value != "")).then(pl.lit(f"tag:{key}=") + value))
+    return pl.coalesce(candidates) if candidates else pl.lit(None, pl.String)
+
+
+def iam_owner(arn: pl.Expr) -> pl.Expr:
+    """``iam:<arn>`` with an assumed role's session name dropped (it is per-session, often a person)."""
+    role = arn.str.strip_chars().str.replace(r"^(arn:aws[a-z-]*:sts::\d+:assumed-role/[^/]+)/.*$", "${1}")
+    return pl.when(role.is_not_null() & (role != "")).then(pl.lit("iam:") + role)

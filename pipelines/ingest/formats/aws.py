@@ -1,0 +1,253 @@
+"""AWS: CUR 2.0 (Data Exports) Bedrock line items, CSV or Parquet, and Bedrock invocation logs.
+
+CUR 2.0 rows carry ``line_item_usage_type`` (``USE1-Claude4.6Sonnet-input-tokens``,
+``USE1-TitanEmbeddingV2-Text-input-tokens``, ``USE1-MP:USE1_InputTokenCount-Units``, cache
+read/write variants, ``-cross-region-global``/``_Global`` and ``batch``/``flex``/``priority``
+tiers), ``line_item_usage_amount``, ``line_item_unblended_cost``, ``line_item_line_item_type``,
+the ``product`` and ``resource_tags`` map columns (JSON text in CSV) and
+``line_item_iam_principal``. Only Bedrock rows land (other services are not LLM spend).
+First-party token usage types count thousands of tokens, Marketplace ones millions, unless
+``pricing_unit`` says otherwise. Costs land with token usage beside them.
+
+Model invocation logs (``schemaType: ModelInvocationLog``, JSON lines) land as provider usage,
+summed per day × model × principal: ``inputTokenCount`` excludes cache reads and writes, so
+input = inputTokenCount + cacheReadInputTokenCount + cacheWriteInputTokenCount.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.billing import (
+    AMOUNT,
+    COST_DIMS,
+    COST_SUMS,
+    COUNT,
+    DAY,
+    MONEY,
+    USAGE_DIMS,
+    USAGE_SUMS,
+    Col,
+    csv_records,
+    first_rule,
+    iam_owner,
+    json_tag_owner,
+    jsonl_records,
+    nz,
+    owner,
+    owner_tag_keys,
+    parquet_records,
+    to_key_grain,
+)
+
+PROVIDER = "aws"
+# Usage type (lower-cased) -> token type; first match wins.
+TOKEN_TYPE_RULES = [
+    (r"cache.?read|cacheread", "cached_input"),
+    (r"cache.?write.*1h|1h.*cache.?write", "cache_write_1h"),
+    (r"cache.?write|cachewrite", "cache_write_5m"),
+    (r"output|response", "output"),
+    (r"input|prompt", "input"),
+]
+TOKEN_USAGE = r"token"
+# Tokens per unit of line_item_usage_amount, by usage-type family; first match wins.
+SCALE_RULES = [
+    (r"mp:|-units$", "1000000"),
+    (r"token", "1000"),
+]
+# An explicit pricing unit beats the family rule: "1K tokens", "1M tokens", "Tokens".
+PRICING_UNIT_SCALES = {r"^1\s*k\b": "1000", r"^1\s*m\b": "1000000", r"^(?:1\s*)?tokens?$": "1"}
+TIER_RULES = [(r"batch", "batch"), (r"flex", "flex"), (r"priority", "priority")]
+COST_TYPES = {"Credit": "credit", "Refund": "credit", "EdpDiscount": "credit", "BundledDiscount": "credit",
+              "PrivateRateDiscount": "credit", "SavingsPlanNegation": "credit", "Tax": "other", "Fee": "other"}
+REGION_PREFIX = r"^[A-Za-z]{2,4}\d?-"
+FIRST_PARTY_TOKENS = (
+    r"-(?:mantle-)?(?:cache-read-input-token-count|cache-write-input-token-count|cache-read-input-tokens|"
+    r"cache-write-input-tokens|input-tokens|output-tokens)\b.*$"
+)
+
+CUR_COLS = [
+    Col("day", "line_item_usage_start_date", "DATE", required=True, parse=DAY),
+    Col("usage_type", "line_item_usage_type", required=True),
+    Col("usage_amount", "line_item_usage_amount", "DECIMAL(38,9)"),
+    Col("cost", "line_item_unblended_cost", MONEY, required=True, parse=AMOUNT),
+    Col("currency", "line_item_currency_code"),
+    Col("item_type", "line_item_line_item_type"),
+    Col("product_code", "line_item_product_code"),
+    Col("principal", "line_item_iam_principal"),
+    Col("account_id", "line_item_usage_account_id"),
+    Col("product", "product"),
+    Col("product_name", "product_product_name"),
+    Col("tags", "resource_tags"),
+    Col("pricing_unit", "pricing_unit"),
+]
+CUR_COLUMNS = {"line_item_usage_type", "line_item_usage_amount", "line_item_unblended_cost"}
+
+
+class AwsCurCsv(InputFormat):
+    name = "aws_cur_csv"
+    table = "provider_costs"
+    description = "AWS CUR 2.0 (Data Exports) CSV; Bedrock line items"
+
+    def sniff(self, sample: Sample) -> bool:
+        return CUR_COLUMNS <= {h.lower() for h in sample.csv_header}
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        return _cur(csv_records(path, CUR_COLS), ctx)
+
+
+class AwsCurParquet(InputFormat):
+    name = "aws_cur_parquet"
+    table = "provider_costs"
+    description = "AWS CUR 2.0 (Data Exports) Parquet; Bedrock line items"
+
+    def sniff(self, sample: Sample) -> bool:
+        if not sample.head.startswith(b"PAR1"):
+            return False
+        import pyarrow.parquet as pq
+
+        try:
+            names = {n.lower() for n in pq.read_schema(sample.path).names}
+        except Exception:  # not a readable Parquet file: some other format's problem
+            return False
+        return CUR_COLUMNS <= names
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        return _cur(parquet_records(path, CUR_COLS), ctx)
+
+
+def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
+    good, quarantine = split_errors(records)
+    product_name = pl.coalesce(pl.col("product").str.json_path_match("$.product_name"), pl.col("product_name"))
+    service = pl.coalesce(pl.col("product").str.json_path_match("$.servicecode"), pl.col("product_code"))
+    is_bedrock = (
+        pl.col("product_code").fill_null("").str.contains("(?i)bedrock")
+        | service.fill_null("").str.contains("(?i)bedrock")
+        | product_name.fill_null("").str.contains("(?i)bedrock")
+    )
+    good = good.filter(is_bedrock)
+    ut = pl.col("usage_type").str.strip_chars()
+    low = ut.str.to_lowercase()
+    is_tokens = low.str.contains(TOKEN_USAGE) & pl.col("item_type").fill_null("Usage").is_in(
+        ["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"]
+    )
+    first_party_model = (
+        pl.when(ut.str.contains(r"(?i)" + FIRST_PARTY_TOKENS) & ~low.str.contains("mp:"))
+        .then(ut.str.replace(REGION_PREFIX, "").str.replace(r"(?i)" + FIRST_PARTY_TOKENS, "").str.replace(
+            r"(?i)-(?:batch|flex|priority)$", ""))
+    )
+    model_raw = pl.coalesce(first_party_model, pl.col("product").str.json_path_match("$.model"), product_name)
+    pricing_unit = pl.col("pricing_unit").str.strip_chars().str.to_lowercase()
+    scale = pl.coalesce(
+        first_rule(pricing_unit, list(PRICING_UNIT_SCALES.items())),
+        first_rule(low, SCALE_RULES, "1"),
+    ).cast(pl.Int64)
+    tokens = (pl.col("usage_amount") * scale.cast(pl.Decimal(38, 0))).round(0).cast(pl.Int64)
+    currency = pl.col("currency").fill_null("USD").str.to_uppercase()
+    keys = owner_tag_keys(ctx.settings)
+    rows = good.with_columns(
+        pl.lit(PROVIDER).alias("provider"),
+        ut.alias("line_item"),
+        pl.when(is_tokens).then(model_raw).alias("model_raw"),
+        pl.when(is_tokens).then(pl.lit("tokens")).otherwise(
+            pl.col("item_type").replace_strict(COST_TYPES, default="other", return_dtype=pl.String)
+        ).alias("cost_type"),
+        pl.when(is_tokens).then(first_rule(low, TOKEN_TYPE_RULES)).alias("token_type"),
+        low.str.contains("batch").alias("is_batch"),
+        first_rule(low, TIER_RULES).alias("service_tier"),
+        pl.col("cost").alias("billed_amount"),
+        currency.alias("currency"),
+        pl.when(currency == "USD").then(pl.col("cost")).alias("billed_cost_usd"),
+        pl.lit(None, pl.String).alias("project_id"),
+        pl.lit(None, pl.String).alias("workspace_id"),
+        pl.lit(None, pl.String).alias("api_key_id"),
+        pl.coalesce(
+            json_tag_owner(pl.col("tags"), keys, prefixes=("user_", "user:", "")),
+            iam_owner(pl.col("principal")),
+            owner(("account", pl.col("account_id"))),
+        ).alias("owner"),
+        tokens.alias("_tokens"),
+    )
+    costs = to_key_grain(rows, COST_DIMS, COST_SUMS)
+    n = pl.col("_tokens").fill_null(0)
+    tt = pl.col("token_type")
+    usage = rows.filter(pl.col("cost_type") == "tokens").with_columns(
+        pl.when(tt.is_in(["input", "cached_input", "cache_write_5m", "cache_write_1h"])).then(n).otherwise(0).alias("input_tokens"),
+        pl.when(tt == "cached_input").then(n).otherwise(0).alias("cached_input_tokens"),
+        pl.when(tt.is_in(["cache_write_5m", "cache_write_1h"])).then(n).otherwise(0).alias("cache_write_tokens"),
+        pl.when(tt == "cache_write_1h").then(n).otherwise(0).alias("cache_write_1h_tokens"),
+        pl.when(tt == "output").then(n).otherwise(0).alias("output_tokens"),
+        pl.lit(0, pl.Int64).alias("reasoning_tokens"),
+        pl.lit(None, pl.Int64).alias("requests"),
+    )
+    usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
+    return Parsed(rows=costs, quarantine=quarantine, records_in=good.height + quarantine.height,
+                  extra={"provider_usage": usage})
+
+
+# ---- Bedrock model invocation logs -------------------------------------------------------------
+
+LOG_PATHS = {
+    "timestamp": "$.timestamp",
+    "model_id": "$.modelId",
+    "principal": "$.identity.arn",
+    "account_id": "$.accountId",
+    "request_id": "$.requestId",
+    "input_tokens": "$.input.inputTokenCount",
+    "cache_read": "$.input.cacheReadInputTokenCount",
+    "cache_write": "$.input.cacheWriteInputTokenCount",
+    "output_tokens": "$.output.outputTokenCount",
+    "schema_type": "$.schemaType",
+}
+LOG_COLS = [
+    Col("day", "timestamp", "DATE", required=True, parse=DAY),
+    Col("model_raw", "model_id", required=True),
+    Col("principal", "principal"),
+    Col("account_id", "account_id"),
+    Col("raw_input", "input_tokens", "BIGINT", parse=COUNT),
+    Col("cache_read", "cache_read", "BIGINT", parse=COUNT),
+    Col("cache_write", "cache_write", "BIGINT", parse=COUNT),
+    Col("raw_output", "output_tokens", "BIGINT", parse=COUNT),
+]
+
+
+class BedrockInvocationUsage(InputFormat):
+    """Bedrock invocation logs as provider usage (daily per model × principal).
+
+    The same logs are also call logs; when both formats are registered, detection picks the
+    call-log one and this one is used by name (``--format bedrock_invocation_usage``).
+    """
+
+    name = "bedrock_invocation_usage"
+    table = "provider_usage"
+    description = "Amazon Bedrock model invocation logs (JSON lines) summed into provider usage"
+
+    def sniff(self, sample: Sample) -> bool:
+        first = sample.first_json
+        return isinstance(first, dict) and first.get("schemaType") == "ModelInvocationLog"
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        good, quarantine = split_errors(jsonl_records(path, LOG_PATHS, LOG_COLS))
+        read, write = nz("cache_read"), nz("cache_write")
+        rows = good.with_columns(
+            pl.lit(PROVIDER).alias("provider"),
+            # For Claude, inputTokenCount excludes cache reads and writes.
+            (nz("raw_input") + read + write).alias("input_tokens"),
+            read.alias("cached_input_tokens"),
+            write.alias("cache_write_tokens"),
+            pl.lit(0, pl.Int64).alias("cache_write_1h_tokens"),
+            nz("raw_output").alias("output_tokens"),
+            pl.lit(0, pl.Int64).alias("reasoning_tokens"),
+            pl.lit(1, pl.Int64).alias("requests"),
+            pl.lit(False).alias("is_batch"),
+            pl.lit(None, pl.String).alias("service_tier"),
+            pl.lit(None, pl.String).alias("project_id"),
+            pl.lit(None, pl.String).alias("workspace_id"),
+            pl.lit(None, pl.String).alias("api_key_id"),
+            pl.coalesce(iam_owner(pl.col("principal")), owner(("account", pl.col("account_id")))).alias("owner"),
+        )
+        rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
+        return Parsed(rows=rows, quarantine=quarantine, records_in=good.height + quarantine.height)

@@ -1,0 +1,135 @@
+"""Azure Cost Management export / Cost Details CSV (MCA and EA layouts), Azure OpenAI / Foundry meters.
+
+Columns are matched case-insensitively across both layouts: ``date`` (``MM/DD/YYYY`` or ISO),
+``meterName``, ``meterCategory``/``meterSubCategory``, ``quantity`` and ``unitOfMeasure`` (``1K``
+or ``1M`` tokens, mixed in one file), ``costInBillingCurrency`` (EA: ``Cost``) with
+``billingCurrency``, ``costInUsd`` (MCA) or ``costInPricingCurrency``/``exchangeRatePricingToBilling``
+(EA), ``tags`` (a JSON object, often written without its braces). Files come with a UTF-8 BOM
+and CRLF line ends. Meter names are inconsistent ("gpt-4o-mini-0718-Inp-glbl Tokens", "gpt 4o
+mini 0718 cached Inp glbl Tokens"): the token type and batch flag come from the rules below,
+the model from ``schemas/model_aliases.yaml`` (``model_raw`` is the meter as billed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.billing import (
+    AMOUNT,
+    COST_DIMS,
+    COST_SUMS,
+    DAY,
+    MONEY,
+    USAGE_DIMS,
+    USAGE_SUMS,
+    Col,
+    csv_records,
+    first_rule,
+    json_tag_owner,
+    normalise_text,
+    owner,
+    owner_tag_keys,
+    to_key_grain,
+)
+
+PROVIDER = "azure"
+# Meter name, lower-cased with - and _ as spaces -> token type; first match wins.
+TOKEN_TYPE_RULES = [
+    (r"\b(?:cached|cchd|ccchd|cd)\b.*\b(?:inp|input|in)\b|\b(?:inp|input|in)\b.*\b(?:cached|cchd|ccchd)\b", "cached_input"),
+    (r"\bcd wr\b|\bcache write\b|\bwr\b", "cache_write_5m"),
+    (r"\b(?:outp|out|opt|output)\b", "output"),
+    (r"\b(?:inp|input|in)\b|embedding", "input"),
+]
+# Tokens per unit of quantity: unitOfMeasure first, the meter name when the unit says nothing.
+UNIT_SCALES = [(r"^1\s*m|^1,?000,?000\b", "1000000"), (r"^1\s*k|^1,?000\b", "1000"), (r"^1?\s*tokens?$", "1")]
+METER_SCALES = [(r"\b1m tokens$", "1000000")]
+LLM_ROWS = r"(?i)token|openai|foundry|ai services|cognitive"
+
+COLS = [
+    Col("day", "date|usagedate|usage_date", "DATE", required=True, parse=DAY),
+    Col("meter", "metername|meter_name", required=True),
+    Col("meter_category", "metercategory"),
+    Col("meter_subcategory", "metersubcategory"),
+    Col("product", "productname|product"),
+    Col("quantity", "quantity|usagequantity", "DECIMAL(38,9)"),
+    Col("unit", "unitofmeasure"),
+    Col("cost", "costinbillingcurrency|cost|pretaxcost", MONEY, required=True, parse=AMOUNT),
+    Col("currency", "billingcurrency|billingcurrencycode|currency"),
+    Col("cost_usd", "costinusd|costusd", MONEY, parse=AMOUNT),
+    Col("cost_pricing", "costinpricingcurrency", MONEY, parse=AMOUNT),
+    Col("pricing_currency", "pricingcurrency|pricingcurrencycode"),
+    Col("rate", "exchangeratepricingtobilling", MONEY, parse=AMOUNT),
+    Col("tags", "tags"),
+    Col("subscription_id", "subscriptionid|subscriptionguid"),
+    Col("resource_id", "resourceid|instanceid"),
+]
+
+
+class AzureCostDetails(InputFormat):
+    name = "azure_cost_details"
+    table = "provider_costs"
+    description = "Azure Cost Management export / Cost Details CSV (MCA or EA)"
+
+    def sniff(self, sample: Sample) -> bool:
+        header = {h.lower() for h in sample.csv_header}
+        return "metername" in header and "quantity" in header and bool(
+            {"costinbillingcurrency", "cost", "pretaxcost"} & header
+        )
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        good, quarantine = split_errors(csv_records(path, COLS))
+        meter = normalise_text(pl.col("meter"))
+        what = pl.concat_str(
+            [meter, pl.col("meter_category"), pl.col("meter_subcategory"), pl.col("product")], separator=" ", ignore_nulls=True
+        )
+        good = good.filter(what.str.contains(LLM_ROWS))
+        words = meter.str.to_lowercase().str.replace_all(r"[-_]+", " ")
+        is_tokens = words.str.contains(r"\btokens?$")
+        unit = pl.col("unit").str.strip_chars().str.to_lowercase()
+        scale = pl.coalesce(first_rule(unit, UNIT_SCALES), first_rule(words, METER_SCALES, "1000")).cast(pl.Int64)
+        currency = pl.col("currency").fill_null("USD").str.to_uppercase().str.strip_chars()
+        pricing_usd = pl.col("pricing_currency").fill_null("USD").str.to_uppercase().str.strip_chars() == "USD"
+        usd = pl.coalesce(
+            pl.col("cost_usd"),
+            pl.when(pricing_usd).then(pl.col("cost_pricing")),
+            pl.when(currency == "USD").then(pl.col("cost")),
+            pl.when(pricing_usd & (pl.col("rate") > 0)).then(pl.col("cost") / pl.col("rate")),
+        )
+        resource = pl.col("resource_id").str.extract(r"(?i)/accounts/([^/]+)", 1)
+        rows = good.with_columns(
+            pl.lit(PROVIDER).alias("provider"),
+            meter.alias("line_item"),
+            pl.when(is_tokens).then(meter).alias("model_raw"),
+            pl.when(is_tokens).then(pl.lit("tokens")).otherwise(pl.lit("other")).alias("cost_type"),
+            pl.when(is_tokens).then(first_rule(words, TOKEN_TYPE_RULES)).alias("token_type"),
+            words.str.contains(r"\bbatch\b").alias("is_batch"),
+            pl.when(words.str.contains(r"\bbatch\b")).then(pl.lit("batch")).alias("service_tier"),
+            pl.col("cost").alias("billed_amount"),
+            currency.alias("currency"),
+            usd.alias("billed_cost_usd"),
+            pl.lit(None, pl.String).alias("project_id"),
+            pl.lit(None, pl.String).alias("workspace_id"),
+            pl.lit(None, pl.String).alias("api_key_id"),
+            pl.coalesce(
+                json_tag_owner(pl.col("tags"), owner_tag_keys(ctx.settings)),
+                owner(("resource", resource), ("subscription", pl.col("subscription_id"))),
+            ).alias("owner"),
+            (pl.col("quantity") * scale.cast(pl.Decimal(38, 0))).round(0).cast(pl.Int64).alias("_tokens"),
+        )
+        costs = to_key_grain(rows, COST_DIMS, COST_SUMS)
+        n, tt = pl.col("_tokens").fill_null(0), pl.col("token_type")
+        usage = rows.filter(pl.col("cost_type") == "tokens").with_columns(
+            pl.when(tt.is_in(["input", "cached_input", "cache_write_5m"])).then(n).otherwise(0).alias("input_tokens"),
+            pl.when(tt == "cached_input").then(n).otherwise(0).alias("cached_input_tokens"),
+            pl.when(tt == "cache_write_5m").then(n).otherwise(0).alias("cache_write_tokens"),
+            pl.lit(0, pl.Int64).alias("cache_write_1h_tokens"),
+            pl.when(tt == "output").then(n).otherwise(0).alias("output_tokens"),
+            pl.lit(0, pl.Int64).alias("reasoning_tokens"),
+            pl.lit(None, pl.Int64).alias("requests"),
+        )
+        usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
+        return Parsed(rows=costs, quarantine=quarantine, records_in=good.height + quarantine.height,
+                      extra={"provider_usage": usage})

@@ -1,0 +1,115 @@
+"""OpenRouter activity export (``GET /api/v1/activity``).
+
+The response is ``{"data": [item]}`` with one item per day × model × endpoint: ``date``
+(``YYYY-MM-DD``, UTC), ``model`` (a slug like ``openai/gpt-4.1``), ``model_permaslug``,
+``provider_name``, ``usage`` (USD spent in OpenRouter credits), ``byok_usage_inference`` (spent
+on the user's own provider key: billed by that provider, so not part of this bill),
+``requests``, ``prompt_tokens``, ``completion_tokens`` and ``reasoning_tokens`` (part of the
+completion). A file is one response, an array of responses, or JSON lines of items or responses.
+Lands as costs (``usage``) with the token usage beside them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.billing import (
+    COST_DIMS,
+    COST_SUMS,
+    MONEY,
+    USAGE_DIMS,
+    USAGE_SUMS,
+    connect,
+    json_fields,
+    nz,
+    to_key_grain,
+)
+
+PROVIDER = "openrouter"
+ITEMS_SQL = """
+    with docs as (
+        select row_number() over () as _doc, json as doc
+        from read_json_objects($path, format = 'auto', maximum_object_size = 1073741824)
+    ),
+    items as (
+        select _doc, unnest(json_extract(doc, '$.data[*]')) as item,
+               generate_subscripts(json_extract(doc, '$.data[*]'), 1) as _i
+        from docs where json_type(doc, '$.data') = 'ARRAY'
+        union all
+        select _doc, doc as item, 1 as _i from docs where json_type(doc, '$.data') is distinct from 'ARRAY'
+    )
+    select row_number() over (order by _doc, _i) as _record, item::VARCHAR as raw from items
+"""
+FIELDS = [
+    Field("day", "$.date", "DATE", required=True),
+    Field("model", "$.model", required=True),
+    Field("permaslug", "$.model_permaslug"),
+    Field("provider_name", "$.provider_name"),
+    Field("usage", "$.usage", MONEY, required=True),
+    Field("requests", "$.requests", "BIGINT"),
+    Field("prompt_tokens", "$.prompt_tokens", "BIGINT"),
+    Field("completion_tokens", "$.completion_tokens", "BIGINT"),
+    Field("reasoning_tokens", "$.reasoning_tokens", "BIGINT"),
+]
+_KEYS = {"model", "usage", "prompt_tokens", "completion_tokens"}
+
+
+class OpenRouterActivity(InputFormat):
+    name = "openrouter_activity"
+    table = "provider_costs"
+    description = "OpenRouter activity export (/api/v1/activity)"
+
+    def sniff(self, sample: Sample) -> bool:
+        first = sample.first_json
+        if isinstance(first, list) and first:
+            first = first[0]
+        if isinstance(first, dict) and isinstance(first.get("data"), list) and first["data"]:
+            first = first["data"][0]
+        return isinstance(first, dict) and _KEYS <= set(first) and "date" in first
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        con = connect()
+        try:
+            good, quarantine = split_errors(json_fields(con, ITEMS_SQL, FIELDS, {"path": str(path)}))
+        finally:
+            con.close()
+        model_raw = pl.col("model")
+        rows = good.with_columns(
+            pl.lit(PROVIDER).alias("provider"),
+            model_raw.alias("model_raw"),
+            pl.lit(False).alias("is_batch"),
+            pl.lit(None, pl.String).alias("project_id"),
+            pl.lit(None, pl.String).alias("workspace_id"),
+            pl.lit(None, pl.String).alias("api_key_id"),
+            pl.lit(None, pl.String).alias("owner"),
+        )
+        costs = to_key_grain(
+            rows.with_columns(
+                pl.lit("tokens").alias("cost_type"),
+                pl.lit(None, pl.String).alias("token_type"),
+                model_raw.alias("line_item"),
+                pl.col("usage").alias("billed_amount"),
+                pl.lit("USD").alias("currency"),
+                pl.col("usage").alias("billed_cost_usd"),
+            ),
+            COST_DIMS,
+            COST_SUMS,
+        )
+        usage = to_key_grain(
+            rows.with_columns(
+                nz("prompt_tokens").alias("input_tokens"),
+                pl.lit(0, pl.Int64).alias("cached_input_tokens"),
+                pl.lit(0, pl.Int64).alias("cache_write_tokens"),
+                pl.lit(0, pl.Int64).alias("cache_write_1h_tokens"),
+                nz("completion_tokens").alias("output_tokens"),
+                nz("reasoning_tokens").alias("reasoning_tokens"),
+                pl.lit(None, pl.String).alias("service_tier"),
+            ),
+            USAGE_DIMS,
+            USAGE_SUMS,
+        )
+        return Parsed(rows=costs, quarantine=quarantine, records_in=good.height + quarantine.height,
+                      extra={"provider_usage": usage})
