@@ -102,6 +102,8 @@ def list_prices(provider: str, model: str, day: date, is_batch: bool):
             prices[key] = prices["lc_" + key] = value
     if prices.get("input") is None and prices.get("output") is None:
         return None
+    if prices.get("output") is None:  # embedding models: input only
+        prices["output"] = prices["lc_output"] = Decimal(0)
     return "genai-prices", f"{prov.id}/{info.id}", threshold, prices
 
 

@@ -37,7 +37,11 @@ def build_days(
     settings: Settings, start: date, end: date, with_digest: bool = True, dagster_instance=None, log_level: str = "WARNING"
 ) -> RunResult:
     from pipelines.definitions import defs
-    from pipelines.resources import TokenbooksResource
+
+    # The job's TokenbooksResource reads these, exactly as under the schedule.
+    os.environ["TOKENBOOKS_HOME"] = str(settings.home)
+    if settings.config_path:
+        os.environ["TOKENBOOKS_CONFIG"] = str(settings.config_path)
 
     job_name = "nightly_job"
     job = defs.resolve_job_def(job_name)
@@ -50,7 +54,6 @@ def build_days(
     result = job.execute_in_process(
         instance=dagster_instance or instance(),
         tags=tags,
-        resources={"tokenbooks": TokenbooksResource(home=str(settings.home), config_path=str(settings.config_path or ""))},
         asset_selection=selection,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         raise_on_error=False,
