@@ -190,7 +190,7 @@ def _unpriced(rows: pl.DataFrame, ctx: ParseContext) -> list[str]:
     day = rows["day"].max()
     prices = price_table(pairs, [day], ctx.settings)
     missing = prices.filter(pl.col("price_source") == "unknown")
-    return sorted(f"{p}/{m}" for p, m in missing.select("provider", "model").iter_rows())
+    return sorted({f"{p}/{m}" for p, m in missing.select("provider", "model").iter_rows()})
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

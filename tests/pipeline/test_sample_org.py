@@ -131,3 +131,25 @@ def test_whatif_reprices_the_drifting_feature(org):
         {"f": truth.drift.feature},
     ).fetchone()[0]
     assert abs(cheaper - result.saving_usd) < CENT
+
+
+def test_the_readme_queries_run_and_answer(org):
+    """Every SQL block in the README runs on the warehouse and returns rows."""
+    import re
+
+    from pipelines.settings import PROJECT_ROOT
+
+    _, truth, _, con = org
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
+    queries = [q.strip() for block in blocks for q in block.split(";") if "select" in q]
+    assert len(queries) >= 5
+    # The README speaks of "this week"/"last month" relative to today; pin today to the sample's last day + 1.
+    pinned = SPEC.end_day.isoformat()
+    for q in queries:
+        sql = q.replace("current_date", f"(date '{pinned}' + 1)")
+        sql = sql.replace("date_trunc('month', (date '" + pinned + "' + 1)) - interval 1 month",
+                          f"date_trunc('month', date '{pinned}')")
+        sql = sql.replace("date_trunc('month', (date '" + pinned + "' + 1))", f"(date '{pinned}' + 1)")
+        rows = con.execute(sql).fetchall()
+        assert rows, f"README query returned nothing:\n{q}"
