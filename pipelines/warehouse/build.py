@@ -144,10 +144,17 @@ def write_tables(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, 
         target = settings.lake / name / f"day={day.isoformat()}" / f"{build_id}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
-        con.execute(f"copy (select * from {name}) to $path (format parquet, compression zstd)", {"path": str(tmp)})
+        con.execute(f"copy (select {_parquet_columns(con, name)} from {name}) to $path (format parquet, compression zstd)",
+                    {"path": str(tmp)})
         os.replace(tmp, target)
         rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
     return rows
+
+
+def _parquet_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Parquet has no 128-bit integer and DuckDB writes HUGEINT as DOUBLE: token sums go out as BIGINT."""
+    huge = [r[0] for r in con.execute(f"describe {name}").fetchall() if r[1] == "HUGEINT"]
+    return "* replace (" + ", ".join(f'"{c}"::BIGINT as "{c}"' for c in huge) + ")" if huge else "*"
 
 
 def new_build_id() -> str:
