@@ -56,6 +56,19 @@ def _expand(paths: list[str]) -> list[Path]:
     return out
 
 
+def cmd_pull(args, settings: Settings) -> int:
+    from pipelines.ingest.pull import PullError, pull
+
+    try:
+        results = pull(args.provider, args.from_day, args.to_day or args.from_day, settings, base_url=args.base_url)
+    except PullError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for r in results:
+        print(r.line() if not r.error else f"error: {r.error}")
+    return 1 if any(r.error for r in results) else 0
+
+
 def cmd_build(args, settings: Settings) -> int:
     from pipelines.warehouse.run import build_days
 
@@ -208,6 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="+")
     p.add_argument("--format", help="skip detection and read as this format")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("pull", help="pull usage and cost reports from a provider's admin API")
+    p.add_argument("provider", choices=["openai", "anthropic"])
+    p.add_argument("--from", dest="from_day", type=_day, required=True)
+    p.add_argument("--to", dest="to_day", type=_day)
+    p.add_argument("--base-url", help=argparse.SUPPRESS)  # a test server or a proxy
+    p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser("build", help="build days of the warehouse through Dagster")
     p.add_argument("--from", dest="from_day", type=_day, required=True)

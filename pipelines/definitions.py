@@ -2,15 +2,18 @@
 
 import dagster as dg
 
-from pipelines.ingest.assets import landed_files
+from pipelines.ingest.assets import admin_api_pulls, landed_files
 from pipelines.ingest.sensors import ingest_job, landed_days_sensor_factory, landing_sensor
+from pipelines.monitoring.assets import monitoring_day
 from pipelines.reporting.assets import digest
 from pipelines.reporting.schedules import nightly_job, nightly_schedule
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
+from pipelines.warehouse.checks import warehouse_checks
 
 defs = dg.Definitions(
-    assets=[landed_files, warehouse_day, digest],
+    assets=[landed_files, admin_api_pulls, warehouse_day, monitoring_day, digest],
+    asset_checks=[warehouse_checks],
     jobs=[ingest_job, nightly_job],
     schedules=[nightly_schedule],
     sensors=[landing_sensor, landed_days_sensor_factory(nightly_job)],

@@ -1,10 +1,15 @@
 """The lake layer: every file dropped in ``landing/`` landed as Parquet by day."""
 
 
+from datetime import date
+
 import dagster as dg
 
 from pipelines.ingest.pending import land_pending
+from pipelines.ingest.pull import APIS, pull
 from pipelines.resources import TokenbooksResource
+from pipelines.settings import secret
+from pipelines.warehouse.partitions import daily
 
 
 @dg.asset(group_name="lake", kinds={"parquet"})
@@ -28,3 +33,27 @@ def landed_files(context: dg.AssetExecutionContext, tokenbooks: TokenbooksResour
             "errors": dg.MetadataValue.json([r.error for r in results if r.error][:20]),
         }
     )
+
+
+@dg.asset(
+    group_name="lake",
+    partitions_def=daily,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"parquet"},
+)
+def admin_api_pulls(context: dg.AssetExecutionContext, tokenbooks: TokenbooksResource) -> dg.MaterializeResult:
+    """Pulls each day's usage and cost reports from the OpenAI and Anthropic admin APIs (where a key is set)."""
+    settings = tokenbooks.settings
+    days = [date.fromisoformat(k) for k in context.partition_keys]
+    pulled = {}
+    for provider in APIS:
+        if not secret(APIS[provider].secret_name):
+            context.log.info(f"{APIS[provider].env} not set: not pulling {provider}")
+            continue
+        base_url = settings.section("pull").get(f"{provider}_base_url")  # a proxy, or a test server
+        results = pull(provider, min(days), max(days), settings, base_url=base_url)
+        failed = [r.error for r in results if r.error]
+        if failed:
+            raise dg.Failure(f"{provider}: {len(failed)} pulled files could not be landed", metadata={"errors": failed[:10]})
+        pulled[provider] = {"files": len(results), "rows": sum(r.landed for r in results)}
+    return dg.MaterializeResult(metadata={"pulled": dg.MetadataValue.json(pulled)})

@@ -9,8 +9,8 @@ from pipelines.resources import TokenbooksResource
 
 nightly_job = dg.define_asset_job(
     "nightly_job",
-    selection=dg.AssetSelection.groups("marts", "monitoring", "reporting"),
-    description="Build the day (and restate the last few), run the checks, detect drift, write and send the digest.",
+    selection=dg.AssetSelection.groups("marts", "monitoring", "reporting") | dg.AssetSelection.assets("admin_api_pulls"),
+    description="Pull the admin APIs, build the day (and restate the last few), run the checks, detect drift, write and send the digest.",
 )
 
 

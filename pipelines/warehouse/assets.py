@@ -12,7 +12,7 @@ from datetime import date
 import dagster as dg
 
 from pipelines.contracts import contract
-from pipelines.ingest.assets import landed_files
+from pipelines.ingest.assets import admin_api_pulls, landed_files
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.build import build_day
 from pipelines.warehouse.partitions import daily
@@ -24,7 +24,7 @@ WAREHOUSE_SPECS = [
         name,
         group_name="marts",
         description=contract(name).grain,
-        deps=[landed_files],
+        deps=[landed_files, admin_api_pulls],
         kinds={"duckdb", "parquet"},
         metadata={"table": name},
     )
