@@ -1,0 +1,103 @@
+"""Write a sample organisation's landing folder, day by day, chunk by chunk, and its ground truth."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from pipelines.sample.calls import ChunkPlan, generate_chunk
+from pipelines.sample.frames import CALL_COLUMNS, TOKEN_COLUMNS, USAGE_KEYS
+from pipelines.sample.exports import Billed, write_anthropic, write_google, write_openai
+from pipelines.sample.org import DRIFT_FEATURE, DRIFT_PROMPT, FEATURES, GAPS
+from pipelines.sample.otlp import write_otlp
+from pipelines.sample.planted import batch_job, playground
+from pipelines.sample.spec import GroundTruth, SampleSpec
+from pipelines.sample.tables import build_population, build_tables, prompt_of
+from pipelines.sample.truth import day_truth, drift, gap_records, org_summary
+
+SUM_COLUMNS = ["requests", *TOKEN_COLUMNS]
+
+
+def incident_days(spec: SampleSpec) -> list[int]:
+    first = min(spec.days - 1, int(spec.days * GAPS.incident_at))
+    return sorted({first, min(spec.days - 1, first + 1)})
+
+
+def _sum(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(parts).group_by(USAGE_KEYS).agg(pl.col(SUM_COLUMNS).sum()).sort(USAGE_KEYS)
+
+
+def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
+    """Generate ``spec``'s landing folder under ``out_dir``; return (and write) its ground truth."""
+    spec = spec or SampleSpec()
+    out = Path(out_dir)
+    (out / "app-logs").mkdir(parents=True, exist_ok=True)
+    tables, population = build_tables(), build_population(spec)
+    incidents = incident_days(spec)
+    drift_day = spec.index_at(next(p.start for f in FEATURES for p in f.prompts if p.version == DRIFT_PROMPT))
+    drift_sums = {False: [0, 0], True: [0, 0]}
+    days, gaps, files = [], [], []
+
+    for i in range(spec.days):
+        day = spec.day(i)
+        n = spec.calls_on(day)
+        prompts = tuple(prompt_of(spec, f, i) for f in FEATURES)
+        n_chunks = math.ceil(n / spec.chunk_rows)
+        paths = {"calls": out / "app-logs" / f"calls-{day}.jsonl",
+                 "outcomes": out / "app-logs" / f"outcomes-{day}.jsonl",
+                 "otlp": out / "app-logs" / f"otlp-{day}.jsonl"}
+        wanted = {"calls": "canonical" in spec.log_formats, "outcomes": True, "otlp": "otlp" in spec.log_formats}
+        handles = {k: open(p, "wb") for k, p in paths.items() if wanted[k]}
+        usage_parts, hidden_parts, outcome_count = [], [], 0
+        try:
+            for c in range(n_chunks):
+                rng = np.random.default_rng([spec.seed, day.toordinal(), c])
+                plan = ChunkPlan(day, n * (c + 1) // n_chunks - n * c // n_chunks, c / n_chunks, (c + 1) / n_chunks,
+                                 i in incidents, prompts)
+                chunk = generate_chunk(rng, tables, population, plan)
+                if "calls" in handles:
+                    chunk.calls.select(CALL_COLUMNS).write_ndjson(handles["calls"])
+                if "otlp" in handles:
+                    write_otlp(chunk.calls, np.random.default_rng([spec.seed, day.toordinal(), c, 1]), handles["otlp"])
+                chunk.outcomes.write_ndjson(handles["outcomes"])
+                outcome_count += chunk.outcomes.height
+                summ = chunk.calls.filter((pl.col("feature") == DRIFT_FEATURE) & (pl.col("input_tokens") > 0))
+                drift_sums[i >= drift_day][0] += int(summ["input_tokens"].sum() or 0)
+                drift_sums[i >= drift_day][1] += summ.height
+                usage_parts.append(chunk.usage)
+                hidden_parts.append(chunk.hidden)
+                del chunk
+        finally:
+            for h in handles.values():
+                h.close()
+        files += [str(p.relative_to(out)) for k, p in paths.items() if wanted[k]]
+
+        usage, hidden = _sum(usage_parts), _sum(hidden_parts)
+        prng = np.random.default_rng([spec.seed, day.toordinal(), 99])
+        batch, play = batch_job(prng, n), playground(prng, day, spec.calls_per_day)
+        billed_all = _sum([usage, hidden, batch, play])
+        day_gaps = (gap_records("unlogged_retries", day, hidden) + gap_records("batch_job", day, batch)
+                    + gap_records("outside_app", day, play))
+        billed: Billed = {}
+        write = spec.providers_exports
+        written = write_openai(out, day, billed_all, billed, write)
+        written += write_anthropic(out, day, billed_all, billed, write)
+        google_files, credits = write_google(out, day, billed_all, billed, prng, write)
+        if write:
+            files += [str(p.relative_to(out)) for p in written + google_files]
+        days.append(day_truth(day, n, outcome_count, usage, billed_all, billed, credits, day_gaps))
+        gaps += day_gaps
+
+    truth = GroundTruth(
+        spec={**{k: getattr(spec, k) for k in spec.__dataclass_fields__}, "log_formats": list(spec.log_formats)},
+        days=days, gaps=gaps,
+        drift=drift(spec, tuple(drift_sums[False]), tuple(drift_sums[True])),
+        org=org_summary(spec, incidents), files=sorted(files),
+    )
+    truth.write(out / "ground_truth.json")
+    return truth
+
+
