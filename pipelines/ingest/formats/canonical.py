@@ -55,6 +55,14 @@ OUTCOME_FIELDS = [
 ]
 
 
+def _read(path: Path, fields: list[Field]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    con = duckdb.connect()
+    try:
+        return split_errors(jsonl_records(con, path, fields))
+    finally:
+        con.close()
+
+
 def _first(sample: Sample) -> dict:
     obj = sample.first_json
     return obj if isinstance(obj, dict) else {}
@@ -70,12 +78,7 @@ class CanonicalCalls(InputFormat):
         return {"call_id", "occurred_at", "model", "input_tokens"} <= first.keys()
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        con = duckdb.connect()
-        try:
-            df = jsonl_records(con, path, CALL_FIELDS)
-        finally:
-            con.close()
-        good, quarantine = split_errors(df)
+        good, quarantine = _read(path, CALL_FIELDS)
         good = good.with_columns(
             pl.col("cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens").fill_null(0),
             pl.col("is_batch", "response_cache_hit").fill_null(False),
@@ -96,10 +99,5 @@ class CanonicalOutcomes(InputFormat):
         return {"outcome_id", "outcome", "occurred_at"} <= first.keys()
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        con = duckdb.connect()
-        try:
-            df = jsonl_records(con, path, OUTCOME_FIELDS)
-        finally:
-            con.close()
-        good, quarantine = split_errors(df)
+        good, quarantine = _read(path, OUTCOME_FIELDS)
         return Parsed(rows=good, quarantine=quarantine)
