@@ -1,0 +1,88 @@
+"""The checks run as Dagster asset checks on each daily partition: violations block downstream, anomalies warn."""
+
+from datetime import date
+
+import dagster as dg
+
+from pipelines.definitions import defs
+from pipelines.resources import TokenbooksResource
+from pipelines.settings import load_settings
+from pipelines.warehouse.assets import warehouse_day
+from pipelines.warehouse.checks import CHECK_SPECS, warehouse_checks
+from pipelines.warehouse.partitions import daily
+from tests.quality.days import land_all, write_day
+
+DAYS = [date(2026, 11, 10), date(2026, 11, 11)]
+RANGE = {"dagster/asset_partition_range_start": "2026-11-10", "dagster/asset_partition_range_end": "2026-11-11"}
+
+
+@dg.asset(deps=["mart_cost_daily", "fct_reconciliation"], partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run())
+def spend_report(context: dg.AssetExecutionContext) -> None:
+    """Stands for what is downstream of the marts (drift, budgets, the digest)."""
+
+
+def run_range(settings, instance):
+    resources = {"tokenbooks": TokenbooksResource(home=str(settings.home), config_path=str(settings.config_path or ""))}
+    return dg.materialize(
+        [warehouse_day, warehouse_checks, spend_report], instance=instance, resources=resources, tags=RANGE,
+        raise_on_error=False,
+    )
+
+
+def evaluations(result) -> dict[tuple[str, str, str], dg.AssetCheckEvaluation]:
+    return {(e.asset_key.to_user_string(), e.check_name, e.partition): e for e in result.get_asset_check_evaluations()}
+
+
+def test_each_partition_gets_its_own_evaluation_and_a_warning_does_not_block(home, tmp_path):
+    first, second = DAYS
+    land_all(home, write_day(tmp_path / "in", first))
+    calls, usage, _costs = write_day(tmp_path / "in", second)
+    land_all(home, [calls, usage])  # the cost export for the second day has not arrived
+    instance = dg.DagsterInstance.ephemeral()
+
+    result = run_range(home, instance)
+
+    assert result.success
+    evals = evaluations(result)
+    assert len(evals) == 2 * len(CHECK_SPECS)
+    failed = {k for k, e in evals.items() if not e.passed}
+    assert failed == {("fct_provider_usage", "usage_matches_costs", "2026-11-11")}
+    warning = evals[("fct_provider_usage", "usage_matches_costs", "2026-11-11")]
+    assert warning.severity == dg.AssetCheckSeverity.WARN and "cost lines none" in warning.description
+    contract_check = evals[("fct_llm_calls", "matches_contract", "2026-11-10")]
+    assert contract_check.metadata["rows"].value == 30 and contract_check.metadata["failed_expectations"].value == 0
+    assert result.asset_materializations_for_node("spend_report")  # downstream ran
+    # The instance keeps the status per partition (what the UI shows).
+    key = dg.AssetCheckKey(dg.AssetKey("fct_provider_usage"), "usage_matches_costs")
+    status = {p.partition_key: p.latest_execution_status.value for p in instance.event_log_storage.get_asset_check_partition_info([key])}
+    assert status == {"2026-11-10": "SUCCEEDED", "2026-11-11": "FAILED"}
+
+
+def test_a_contract_violation_blocks_downstream_and_shows_failing_rows(home, tmp_path):
+    # A misconfigured tier (not one of frontier/mid/small/unknown) reaches fct_llm_calls.model_tier.
+    (home.home / "tokenbooks.yaml").write_text("model_tiers:\n  gpt-4o-mini: premium\n")
+    settings = load_settings(home=home.home)
+    for day in DAYS:
+        land_all(settings, write_day(tmp_path / "in", day))
+
+    result = run_range(settings, dg.DagsterInstance.ephemeral())
+
+    assert not result.success
+    assert not result.asset_materializations_for_node("spend_report")  # blocked
+    bad = evaluations(result)[("fct_llm_calls", "matches_contract", "2026-11-10")]
+    assert not bad.passed and bad.severity == dg.AssetCheckSeverity.ERROR
+    assert "be_in_set(model_tier)" in bad.description
+    failures = bad.metadata["failures"].value
+    tier = next(f for f in failures if f["rule"] == "be_in_set(model_tier)")
+    assert tier["unexpected_rows"] == 20 and tier["examples"][0] == "premium"
+    assert "premium" in bad.metadata["failing_rows_sample"].value
+    assert bad.metadata["failing_rows_total"].value >= 20
+
+
+def test_the_nightly_job_runs_every_check():
+    job = defs.resolve_job_def("nightly_job")
+    in_job = set(job.asset_layer.asset_graph.asset_check_keys)
+    assert {spec.key for spec in CHECK_SPECS} <= in_job
+    assert all(spec.partitions_def == daily for spec in CHECK_SPECS)
+    blocking = {spec.key.name for spec in CHECK_SPECS if spec.blocking}
+    assert "matches_contract" in blocking and "reconciles_to_bill" in blocking and "usage_matches_costs" not in blocking
