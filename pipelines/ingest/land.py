@@ -20,7 +20,7 @@ import polars as pl
 
 from pipelines.contracts import contract
 from pipelines.db import frame
-from pipelines.ingest.formats.base import InputError, ParseContext
+from pipelines.ingest.formats.base import InputError, ParseContext, read_error
 from pipelines.ingest.registry import detect
 from pipelines.ingest.validate import validate
 from pipelines.settings import Settings, secret
@@ -82,7 +82,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         table_contract = contract(form.table)
         good, bad = validate(table_contract.conform(rows, keep=("_record",)), table_contract)
         quarantine = pl.concat(
-            [parsed.quarantine.select("record", "field", "reason"), bad], how="vertical_relaxed"
+            [_with_raw(parsed.quarantine).select("record", "field", "reason", "raw"), bad], how="vertical_relaxed"
         )
         result.landed, result.quarantined = good.height, quarantine.height
         result.records_in = parsed.records_in if parsed.records_in is not None else good.height + quarantine.height
@@ -104,6 +104,10 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         return result
     except InputError as e:
         result.error = str(e)
+        return result
+    except (duckdb.InvalidInputException, duckdb.ConversionException, UnicodeDecodeError) as e:
+        # A reader choking on a malformed file is an expected problem: say which file and record, no traceback.
+        result.error = str(read_error(path, e))
         return result
 
 
@@ -172,13 +176,14 @@ def _write_quarantine(q: pl.DataFrame, parsed, settings: Settings, sha: str, pat
     if q.is_empty():
         target.unlink(missing_ok=True)
         return
-    raw = parsed.quarantine.select("record", "raw") if "raw" in parsed.quarantine.columns else None
     out = q.with_columns(pl.lit(str(path)).alias("source_file"), pl.lit(fmt).alias("source_format"))
-    if raw is not None and raw.height:
-        out = out.join(raw.unique("record"), on="record", how="left")
     tmp = target.with_suffix(".tmp")
     out.write_parquet(tmp)
     os.replace(tmp, target)
+
+
+def _with_raw(q: pl.DataFrame) -> pl.DataFrame:
+    return q if "raw" in q.columns else q.with_columns(pl.lit(None, pl.String).alias("raw"))
 
 
 def _unpriced(rows: pl.DataFrame, ctx: ParseContext) -> list[str]:

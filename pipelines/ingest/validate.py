@@ -48,10 +48,10 @@ def rules(contract: Contract) -> list[tuple[str, str, pl.Expr]]:
 
 
 def validate(df: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Return (good rows, quarantine rows with record/field/reason)."""
+    """Return (good rows, quarantine rows with record/field/reason/raw)."""
     checks = rules(contract)
     if df.is_empty() or not checks:
-        return df, pl.DataFrame(schema={"record": pl.Int64, "field": pl.String, "reason": pl.String})
+        return df, pl.DataFrame(schema={"record": pl.Int64, "field": pl.String, "reason": pl.String, "raw": pl.String})
     field_expr = pl.lit(None, pl.String)
     reason_expr = pl.lit(None, pl.String)
     for field, reason, bad in reversed(checks):
@@ -64,6 +64,8 @@ def validate(df: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.Dat
         pl.col("_record").cast(pl.Int64).alias("record") if "_record" in df.columns else pl.lit(None, pl.Int64).alias("record"),
         pl.col("_field").alias("field"),
         pl.col("_reason").alias("reason"),
+        # The row as parsed (after provenance, canonical model, pseudonymised user), for whoever fixes the source.
+        pl.struct([c for c in df.columns if c != "_record"]).struct.json_encode().str.slice(0, 2000).alias("raw"),
     )
     good = tagged.filter(pl.col("_reason").is_null()).drop("_field", "_reason")
     return good, quarantine

@@ -71,6 +71,10 @@ def publish(settings: Settings) -> Path:
         con.execute("checkpoint")
     finally:
         con.close()
+    # An analyst's read-write session may have left a write-ahead log for the catalog being replaced; next to the
+    # new file it would make every new connection fail ("WAL does not match database file"). The session keeps
+    # its open handle (and its snapshot); objects it created in the warehouse file do not survive a publish.
+    target.with_name(target.name + ".wal").unlink(missing_ok=True)
     os.replace(tmp, target)
     _collect_garbage(settings, days)
     return target

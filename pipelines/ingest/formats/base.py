@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
+import duckdb
 import polars as pl
 
 from pipelines.db import frame
@@ -39,6 +41,20 @@ class InputError(ValueError):
             where += f", field {field!r}"
         super().__init__(f"{where}: {reason}")
         self.path, self.reason, self.record, self.field = str(path), reason, record, field
+
+
+def read_error(path: Path | str, error: Exception) -> InputError:
+    """A reader's exception on a malformed file as an InputError: the file, the record DuckDB names, a plain reason."""
+    text = str(error)
+    where = re.search(r"(?:on Line|in record/value):? (\d+)", text)
+    if isinstance(error, UnicodeDecodeError) or "Invalid unicode" in text or "not utf-8" in text:
+        reason = "not valid UTF-8 text (wrong encoding? export the file as UTF-8)"
+    elif "Malformed JSON" in text:
+        detail = text.rsplit(":", 1)[-1].strip().rstrip(".")
+        reason = f"not valid JSON: {detail}" + (" (the file looks truncated)" if "end of data" in detail else "")
+    else:
+        reason = text.splitlines()[0].replace("Invalid Input Error: ", "").replace("Conversion Error: ", "")
+    return InputError(path, reason, record=int(where.group(1)) if where else None)
 
 
 @dataclass
@@ -171,29 +187,71 @@ def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
             )
     check_sql = " ".join(checks) or "when false then null"
     sql = f"""
-        with lines as (
-            select row_number() over () as _record, raw
-            from read_csv($path, columns={{'raw': 'VARCHAR'}}, header=false, delim=chr(30), quote='',
-                          escape='', auto_detect=false, max_line_size={MAX_LINE_BYTES})
-        ),
+        with lines as ({{lines}}),
         parsed as (
-            select _record, raw, json_valid(raw) as _ok,
+            select _record, raw, _readable, json_valid(raw) as _ok,
                    case when json_valid(raw) then json_extract_string(raw, [{paths}]) end as _v
             from lines where raw is not null and trim(raw) <> ''
         ),
-        typed as (select _record, raw, _ok, {typed} from parsed),
+        typed as (select _record, raw, _readable, _ok, {typed} from parsed),
         checked as (
             select *,
-                   case when not _ok then '$|not valid JSON'
+                   case when _readable is not null then '$|' || _readable
+                        when not _ok then '$|not valid JSON'
                         when json_type(raw) <> 'OBJECT' then '$|not a JSON object'
                         {check_sql} end as _err
             from typed
         )
-        select * exclude (_err, _ok), split_part(_err, '|', 1) as _error_field,
+        select * exclude (_err, _ok, _readable), split_part(_err, '|', 1) as _error_field,
                nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
         from checked
     """
-    return frame(con, sql, {"path": str(path)})
+    params = {"path": str(path)}
+    try:
+        return frame(con, sql.replace("{lines}", f"select row_number() over () as _record, raw, null as _readable from {_LINES}"), params)
+    except duckdb.InvalidInputException as e:
+        if "CSV Error" not in str(e):
+            raise
+    return frame(con, sql.replace("{lines}", _unreadable_lines(con, path)))
+
+
+# The file as lines of text: a "CSV" of one column with no delimiter, quote or escape.
+_LINE_ARGS = (
+    "columns={'raw': 'VARCHAR'}, header=false, delim=chr(30), quote='', escape='', auto_detect=false, "
+    f"max_line_size={MAX_LINE_BYTES}"
+)
+_LINES = f"read_csv($path, {_LINE_ARGS})"
+_REJECTS = "tb_line_rejects"
+
+
+def _unreadable_lines(con, path: Path) -> str:
+    """Lines SQL for a file with lines DuckDB cannot read (not UTF-8, too long): those become records with a reason.
+
+    The reader skips them and logs them with their line numbers; the readable lines are renumbered so
+    every record keeps its own line number.
+    """
+    con.execute(f"drop table if exists {_REJECTS}")
+    con.execute(f"drop table if exists {_REJECTS}_scans")
+    opts = f"ignore_errors=true, store_rejects=true, rejects_table='{_REJECTS}', rejects_scan='{_REJECTS}_scans'"
+    con.execute(
+        f"create or replace temp table tb_lines as select row_number() over () as k, raw from read_csv($path, {_LINE_ARGS}, {opts})",
+        {"path": str(path)},
+    )
+    total = con.execute(f"select (select count(*) from tb_lines) + (select count(*) from {_REJECTS})").fetchall()[0][0]
+    con.execute(
+        "create or replace temp table tb_line_numbers as "
+        f"select line, row_number() over (order by line) as k from range(1, $n + 1) as t(line) "
+        f"where line not in (select line from {_REJECTS})",
+        {"n": total},
+    )
+    return f"""
+        select n.line as _record, l.raw, null as _readable from tb_lines as l join tb_line_numbers as n using (k)
+        union all
+        select line as _record, csv_line as raw,
+               case when error_type = 'INVALID ENCODING' then 'not valid UTF-8 text (wrong encoding? export the file as UTF-8)'
+                    else lower(error_type) || ': ' || error_message end as _readable
+        from {_REJECTS}
+    """
 
 
 def split_errors(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
