@@ -69,15 +69,20 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
         files = landed_files(settings, table, day)
         name = f"lake_{table}"  # code constant
         if files:
+            # A view, not a copy: the one model that reads a day's landed rows scans the Parquet files itself.
+            have = {
+                r[0]
+                for r in con.execute(
+                    "describe select * from read_parquet($files, union_by_name = true)", {"files": files}
+                ).fetchall()
+            }
+            # Files landed by an older parser may lack newer nullable columns: add them as nulls.
+            missing = "".join(f', null::{c.type} as "{c.name}"' for c in contract(table).columns if c.name not in have)
+            listing = ", ".join(_sql_literal(f) for f in files)  # our own paths; DDL takes no parameters
             con.execute(
-                f"create or replace temp table {name} as select * from read_parquet($files, union_by_name = true)",
-                {"files": files},
+                f"create or replace temp view {name} as "
+                f"select *{missing} from read_parquet([{listing}], union_by_name = true)"
             )
-            # Files landed by an older parser may lack newer nullable columns: add them.
-            have = {r[0] for r in con.execute(f"describe {name}").fetchall()}
-            for col in contract(table).columns:
-                if col.name not in have:
-                    con.execute(f'alter table {name} add column "{col.name}" {col.type}')
         else:
             empty = contract(table).empty()  # noqa: F841 - read by DuckDB's replacement scan
             con.execute(f"create or replace temp table {name} as select * from empty")
@@ -102,6 +107,10 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
     )
     con.execute("create or replace temp table dim_owners as select * from owners")
     con.execute("create or replace temp table dim_whatif_models as select * from whatif")
+
+
+def _sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 # Models every feature is re-priced on in mart_whatif, unless tokenbooks.yaml lists its own (`whatif_models`).

@@ -2,11 +2,13 @@
 
 Each file under ``models/`` is one ``select``; its name is the table it builds.
 ``run_model`` wraps it in ``create or replace temp table <name> as …`` on the
-build connection, where the upstream tables already exist by name.
+build connection, where the upstream tables already exist by name (a model only
+one later model reads is a temp view instead, see :func:`inlined`).
 """
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import duckdb
@@ -36,6 +38,9 @@ MODELS: list[tuple[str, str]] = [
 # The tables analysts rely on: written to the lake per day and published in the warehouse.
 PUBLISHED = [name for layer, name in MODELS if layer == "marts"]
 
+# Read by code after the models have run (build_day's unpriced-model report).
+READ_AFTER_BUILD = {"int_calls_priced"}
+
 
 @cache
 def model_sql(name: str) -> str:
@@ -45,6 +50,24 @@ def model_sql(name: str) -> str:
     raise KeyError(name)
 
 
+@cache
+def inlined() -> frozenset[str]:
+    """Models built as views: unpublished, read by at most one later model and by no code.
+
+    Their one reader computes them inline, so the day's calls are not copied once more
+    into a table nobody reads twice (a stg_/int_ table of a 10M-call day is gigabytes).
+    A model read twice stays a table: it is computed once and stays consistent.
+    """
+    names = [name for _, name in MODELS]
+    out = set()
+    for i, name in enumerate(names):
+        readers = [m for m in names[i + 1:] if re.search(rf"\b{name}\b", model_sql(m))]
+        if name not in PUBLISHED and name not in READ_AFTER_BUILD and len(readers) <= 1:
+            out.add(name)
+    return frozenset(out)
+
+
 def run_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
     # The table name is a code constant from MODELS, never data.
-    con.execute(f"create or replace temp table {name} as\n{model_sql(name)}")
+    kind = "view" if name in inlined() else "table"
+    con.execute(f"create or replace temp {kind} {name} as\n{model_sql(name)}")
