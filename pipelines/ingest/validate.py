@@ -7,6 +7,8 @@ whole). One place for every format.
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 
 from pipelines.contracts import Contract
@@ -20,10 +22,19 @@ TOKEN_PARTS = [
 ]
 
 
+# Days outside this window are a unit mistake (epoch milliseconds read as seconds, or the reverse), not data.
+PLAUSIBLE_DAYS = (date(2000, 1, 1), date(2100, 1, 1))
+
+
 def rules(contract: Contract) -> list[tuple[str, str, pl.Expr]]:
     """(field, reason, expression that is true for a bad row)."""
     out: list[tuple[str, str, pl.Expr]] = []
+    lo, hi = PLAUSIBLE_DAYS
     for c in contract.columns:
+        if c.type == "DATE" or c.type.startswith("TIMESTAMP"):
+            day = pl.col(c.name) if c.type == "DATE" else pl.col(c.name).dt.date()
+            reason = f"implausible date (not in {lo.year}..{hi.year - 1}): a timestamp in the wrong unit, e.g. milliseconds?"
+            out.append((c.name, reason, (day < lo) | (day >= hi)))
         if not c.nullable and c.name != "day":
             out.append((c.name, "missing required value", pl.col(c.name).is_null()))
         if c.min is not None:
