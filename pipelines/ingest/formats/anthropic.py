@@ -23,9 +23,9 @@ import polars as pl
 
 from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors, utc_day
 from pipelines.ingest.formats.billing import (
+    records_in,
     COST_DIMS,
     COST_SUMS,
-    MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
     nz,
@@ -44,6 +44,9 @@ TOKEN_TYPES = {
     "cache_creation.ephemeral_1h_input_tokens": "cache_write_1h",
     "output_tokens": "output",
 }
+
+# The lake's cost types; others the report may add (session_usage, …) land as "other".
+COST_TYPES = ["tokens", "web_search", "code_execution", "storage", "credit"]
 
 USAGE_FIELDS = [
     Field("bucket_start", "$._bucket_start", "TIMESTAMPTZ", required=True),
@@ -105,7 +108,7 @@ class AnthropicUsageReport(InputFormat):
             owner(("key", pl.col("api_key_id")), ("workspace", pl.col("workspace_id"))),
         )
         rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
-        return Parsed(rows=rows, quarantine=quarantine, records_in=good.height + quarantine.height)
+        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))
 
 
 class AnthropicCostReport(InputFormat):
@@ -119,6 +122,7 @@ class AnthropicCostReport(InputFormat):
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
         good, quarantine = split_errors(page_records(path, COST_FIELDS))
         tier = pl.col("service_tier").str.strip_chars().str.to_lowercase()
+        cost_type = pl.col("cost_type").str.strip_chars().str.to_lowercase()
         token_type = pl.col("token_type_raw").replace_strict(TOKEN_TYPES, default=None, return_dtype=pl.String)
         # cents -> dollars exactly: a decimal times the decimal 0.01, no float involved.
         dollars = (pl.col("cents") * pl.lit(0.01).cast(pl.Decimal(3, 2))).cast(pl.Decimal(38, 12))
@@ -134,7 +138,7 @@ class AnthropicCostReport(InputFormat):
         rows = good.with_columns(
             utc_day(pl.col("bucket_start")).alias("day"),
             pl.lit(PROVIDER).alias("provider"),
-            pl.col("cost_type").fill_null("other").str.to_lowercase().alias("cost_type"),
+            pl.when(cost_type.is_in(COST_TYPES)).then(cost_type).otherwise(pl.lit("other")).alias("cost_type"),
             token_type.alias("token_type"),
             line_item.alias("line_item"),
             (tier == "batch").fill_null(False).alias("is_batch"),
@@ -146,4 +150,4 @@ class AnthropicCostReport(InputFormat):
             owner(("workspace", pl.col("workspace_id"))),
         )
         rows = to_key_grain(rows, COST_DIMS, COST_SUMS)
-        return Parsed(rows=rows, quarantine=quarantine, records_in=good.height + quarantine.height)
+        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))

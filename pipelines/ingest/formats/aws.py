@@ -22,6 +22,8 @@ import polars as pl
 
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.billing import (
+    json_head,
+    records_in,
     AMOUNT,
     COST_DIMS,
     COST_SUMS,
@@ -41,6 +43,7 @@ from pipelines.ingest.formats.billing import (
     owner_tag_keys,
     parquet_records,
     to_key_grain,
+    with_distinct,
 )
 
 PROVIDER = "aws"
@@ -84,6 +87,7 @@ CUR_COLS = [
     Col("tags", "resource_tags"),
     Col("pricing_unit", "pricing_unit"),
 ]
+CUR_SUMS = ["usage_amount", "cost"]
 CUR_COLUMNS = {"line_item_usage_type", "line_item_usage_amount", "line_item_unblended_cost"}
 
 
@@ -96,7 +100,7 @@ class AwsCurCsv(InputFormat):
         return CUR_COLUMNS <= {h.lower() for h in sample.csv_header}
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        return _cur(csv_records(path, CUR_COLS), ctx)
+        return _cur(csv_records(path, CUR_COLS, sums=CUR_SUMS), ctx)
 
 
 class AwsCurParquet(InputFormat):
@@ -116,7 +120,7 @@ class AwsCurParquet(InputFormat):
         return CUR_COLUMNS <= names
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        return _cur(parquet_records(path, CUR_COLS), ctx)
+        return _cur(parquet_records(path, CUR_COLS, sums=CUR_SUMS), ctx)
 
 
 def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
@@ -148,6 +152,8 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
     tokens = (pl.col("usage_amount") * scale.cast(pl.Decimal(38, 0))).round(0).cast(pl.Int64)
     currency = pl.col("currency").fill_null("USD").str.to_uppercase()
     keys = owner_tag_keys(ctx.settings)
+    good = with_distinct(good, "tags", json_tag_owner(pl.col("tags"), keys, prefixes=("user_", "user:", "")), "_tag")
+    good = with_distinct(good, "principal", iam_owner(pl.col("principal")), "_iam")
     rows = good.with_columns(
         pl.lit(PROVIDER).alias("provider"),
         ut.alias("line_item"),
@@ -164,11 +170,7 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.lit(None, pl.String).alias("project_id"),
         pl.lit(None, pl.String).alias("workspace_id"),
         pl.lit(None, pl.String).alias("api_key_id"),
-        pl.coalesce(
-            json_tag_owner(pl.col("tags"), keys, prefixes=("user_", "user:", "")),
-            iam_owner(pl.col("principal")),
-            owner(("account", pl.col("account_id"))),
-        ).alias("owner"),
+        pl.coalesce(pl.col("_tag"), pl.col("_iam"), owner(("account", pl.col("account_id")))).alias("owner"),
         tokens.alias("_tokens"),
     )
     costs = to_key_grain(rows, COST_DIMS, COST_SUMS)
@@ -184,7 +186,7 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.lit(None, pl.Int64).alias("requests"),
     )
     usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
-    return Parsed(rows=costs, quarantine=quarantine, records_in=good.height + quarantine.height,
+    return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine),
                   extra={"provider_usage": usage})
 
 
@@ -197,8 +199,8 @@ LOG_PATHS = {
     "account_id": "$.accountId",
     "request_id": "$.requestId",
     "input_tokens": "$.input.inputTokenCount",
-    "cache_read": "$.input.cacheReadInputTokenCount",
-    "cache_write": "$.input.cacheWriteInputTokenCount",
+    "cache_read_input_token_count": "$.input.cacheReadInputTokenCount",
+    "cache_write_input_token_count": "$.input.cacheWriteInputTokenCount",
     "output_tokens": "$.output.outputTokenCount",
     "schema_type": "$.schemaType",
 }
@@ -207,11 +209,13 @@ LOG_COLS = [
     Col("model_raw", "model_id", required=True),
     Col("principal", "principal"),
     Col("account_id", "account_id"),
-    Col("raw_input", "input_tokens", "BIGINT", parse=COUNT),
-    Col("cache_read", "cache_read", "BIGINT", parse=COUNT),
-    Col("cache_write", "cache_write", "BIGINT", parse=COUNT),
-    Col("raw_output", "output_tokens", "BIGINT", parse=COUNT),
+    Col("input_token_count", "input_tokens", "BIGINT", parse=COUNT),
+    Col("cache_read_input_token_count", "cache_read_input_token_count", "BIGINT", parse=COUNT),
+    Col("cache_write_input_token_count", "cache_write_input_token_count", "BIGINT", parse=COUNT),
+    Col("output_token_count", "output_tokens", "BIGINT", parse=COUNT),
 ]
+
+LOG_SUMS = ["input_token_count", "cache_read_input_token_count", "cache_write_input_token_count", "output_token_count"]
 
 
 class BedrockInvocationUsage(InputFormat):
@@ -226,22 +230,22 @@ class BedrockInvocationUsage(InputFormat):
     description = "Amazon Bedrock model invocation logs (JSON lines) summed into provider usage"
 
     def sniff(self, sample: Sample) -> bool:
-        first = sample.first_json
+        first = json_head(sample)
         return isinstance(first, dict) and first.get("schemaType") == "ModelInvocationLog"
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        good, quarantine = split_errors(jsonl_records(path, LOG_PATHS, LOG_COLS))
-        read, write = nz("cache_read"), nz("cache_write")
+        good, quarantine = split_errors(jsonl_records(path, LOG_PATHS, LOG_COLS, sums=LOG_SUMS))
+        read, write = nz("cache_read_input_token_count"), nz("cache_write_input_token_count")
         rows = good.with_columns(
             pl.lit(PROVIDER).alias("provider"),
             # For Claude, inputTokenCount excludes cache reads and writes.
-            (nz("raw_input") + read + write).alias("input_tokens"),
+            (nz("input_token_count") + read + write).alias("input_tokens"),
             read.alias("cached_input_tokens"),
             write.alias("cache_write_tokens"),
             pl.lit(0, pl.Int64).alias("cache_write_1h_tokens"),
-            nz("raw_output").alias("output_tokens"),
+            nz("output_token_count").alias("output_tokens"),
             pl.lit(0, pl.Int64).alias("reasoning_tokens"),
-            pl.lit(1, pl.Int64).alias("requests"),
+            pl.col("_n").alias("requests"),
             pl.lit(False).alias("is_batch"),
             pl.lit(None, pl.String).alias("service_tier"),
             pl.lit(None, pl.String).alias("project_id"),
@@ -250,4 +254,4 @@ class BedrockInvocationUsage(InputFormat):
             pl.coalesce(iam_owner(pl.col("principal")), owner(("account", pl.col("account_id")))).alias("owner"),
         )
         rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
-        return Parsed(rows=rows, quarantine=quarantine, records_in=good.height + quarantine.height)
+        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))

@@ -18,6 +18,7 @@ import polars as pl
 
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.billing import (
+    records_in,
     AMOUNT,
     COST_DIMS,
     COST_SUMS,
@@ -33,6 +34,7 @@ from pipelines.ingest.formats.billing import (
     owner,
     owner_tag_keys,
     to_key_grain,
+    with_distinct,
 )
 
 PROVIDER = "azure"
@@ -67,6 +69,8 @@ COLS = [
     Col("resource_id", "resourceid|instanceid"),
 ]
 
+SUMS = ["quantity", "cost", "cost_usd", "cost_pricing"]
+
 
 class AzureCostDetails(InputFormat):
     name = "azure_cost_details"
@@ -80,7 +84,7 @@ class AzureCostDetails(InputFormat):
         )
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        good, quarantine = split_errors(csv_records(path, COLS))
+        good, quarantine = split_errors(csv_records(path, COLS, sums=SUMS))
         meter = normalise_text(pl.col("meter"))
         what = pl.concat_str(
             [meter, pl.col("meter_category"), pl.col("meter_subcategory"), pl.col("product")], separator=" ", ignore_nulls=True
@@ -99,6 +103,7 @@ class AzureCostDetails(InputFormat):
             pl.when(pricing_usd & (pl.col("rate") > 0)).then(pl.col("cost") / pl.col("rate")),
         )
         resource = pl.col("resource_id").str.extract(r"(?i)/accounts/([^/]+)", 1)
+        good = with_distinct(good, "tags", json_tag_owner(pl.col("tags"), owner_tag_keys(ctx.settings)), "_tag")
         rows = good.with_columns(
             pl.lit(PROVIDER).alias("provider"),
             meter.alias("line_item"),
@@ -114,8 +119,7 @@ class AzureCostDetails(InputFormat):
             pl.lit(None, pl.String).alias("workspace_id"),
             pl.lit(None, pl.String).alias("api_key_id"),
             pl.coalesce(
-                json_tag_owner(pl.col("tags"), owner_tag_keys(ctx.settings)),
-                owner(("resource", resource), ("subscription", pl.col("subscription_id"))),
+                pl.col("_tag"), owner(("resource", resource), ("subscription", pl.col("subscription_id")))
             ).alias("owner"),
             (pl.col("quantity") * scale.cast(pl.Decimal(38, 0))).round(0).cast(pl.Int64).alias("_tokens"),
         )
@@ -131,5 +135,5 @@ class AzureCostDetails(InputFormat):
             pl.lit(None, pl.Int64).alias("requests"),
         )
         usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
-        return Parsed(rows=costs, quarantine=quarantine, records_in=good.height + quarantine.height,
+        return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine),
                       extra={"provider_usage": usage})

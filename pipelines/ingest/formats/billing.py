@@ -128,18 +128,6 @@ def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
         con.close()
 
 
-def csv_source_sql(columns_sql: str = "*") -> str:
-    """Every column of a CSV as VARCHAR with its 1-based data line number; blank lines skipped.
-
-    ``raw`` is the row as JSON text, kept for quarantine.
-    """
-    return f"""
-        select row_number() over () as _record, {columns_sql}
-        from read_csv($path, header = true, all_varchar = true, skip = 0, null_padding = true,
-                      strict_mode = false, ignore_errors = false, encoding = 'utf-8')
-    """
-
-
 def _first_line(e: Exception) -> str:
     return str(e).strip().split("\n", 1)[0]
 
@@ -207,7 +195,10 @@ class Col:
 
 
 def _text(column: str) -> str:
-    return "nullif(trim(\"" + column.replace('"', '""') + "\"::VARCHAR), '')"
+    # Blank is null. Not trimmed here (trimming every cell of a large export costs a quarter of the
+    # read): casts ignore surrounding spaces, and names are normalised where they become keys.
+    ident = '"' + column.replace('"', '""') + '"'
+    return f"nullif({ident}::VARCHAR, '')"
 
 
 # Whole-number counts that exports write as floats ("59200.0").
@@ -216,19 +207,31 @@ COUNT = "try_cast(try_cast({v} as DECIMAL(38,6)) as BIGINT)"
 AMOUNT = "try_cast({v} as DECIMAL(38,12))"
 # Days in any of the styles exports use; all read as UTC.
 DAY = (
-    "coalesce(try_cast(try_strptime({v}, ['%m/%d/%Y', '%m/%d/%Y %H:%M:%S', '%m/%d/%Y %I:%M:%S %p', '%Y-%m-%d'])"
-    " as DATE), try_cast(try_cast(replace({v}, ' UTC', '+00') as TIMESTAMPTZ) as DATE),"
-    " try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE))"
+    "case when contains({v}, '/') then try_cast(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') as DATE)"
+    " when not contains({v}, '-') then try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE)"
+    " else try_cast(try_cast(replace({v}, ' UTC', '+00') as TIMESTAMPTZ) as DATE) end"
 )
 
 
 def typed_records(
-    con: duckdb.DuckDBPyConnection, source_sql: str, header: list[str], cols: list[Col], params: dict
+    con: duckdb.DuckDBPyConnection,
+    source_sql: str,
+    header: list[str],
+    cols: list[Col],
+    params: dict,
+    sums: list[str] | None = None,
+    column_sql: dict[str, str] | None = None,
 ) -> pl.DataFrame:
     """Typed columns from ``source_sql`` (text columns named ``header``), vectorised.
 
     Same output shape as :func:`json_fields`: a bad value sets ``_error_field``/``_error_reason``
-    and keeps the row as JSON in ``raw`` for quarantine.
+    and keeps the row's fields as JSON in ``raw`` for quarantine. With ``sums``, good rows that
+    agree on every other column are summed in DuckDB (``_n`` says how many records each row
+    holds, ``_record`` is the first of them, or null when the file has no bad record): large
+    exports reach Python already at the grain
+    of their facts. Bad rows are never summed. ``__COLUMNS__`` in ``source_sql`` becomes the
+    columns the ``cols`` read (``column_sql`` says how to select one), so numbering the records
+    never holds the export's other columns in memory.
     """
     lower = {h.lower().strip(): h for h in header}
 
@@ -239,68 +242,102 @@ def typed_records(
     missing = [c.source.split("|")[0] for c in cols if c.required and picked[c.name] is None]
     if missing:
         raise ValueError("missing column(s): " + ", ".join(missing))
+    present = [c for c in cols if picked[c.name] is not None]
+    needed = sorted({picked[c.name] for c in present})
+    source_sql = source_sql.replace(
+        "__COLUMNS__", ", ".join((column_sql or {}).get(n, _ident(n)) + " as " + _ident(n) for n in needed) or "1 as _none"
+    )
     typed = ",\n".join(f"{c.sql(picked[c.name])} as {c.name}" for c in cols)
+    texts = ", ".join(f"{_text(picked[c.name])} as _raw_{c.name}" for c in present)
+    # Checks read the typed value and its text (each parse runs once per row).
     checks = []
-    for c in cols:
-        col = picked[c.name]
-        if col is None:
-            continue
+    for c in present:
         if c.required:
-            checks.append(f"when {_text(col)} is null then {_sql_str(c.name)} || '|missing required value'")
+            checks.append(f"when _raw_{c.name} is null then {_sql_str(c.name)} || '|missing required value'")
         if c.type != "VARCHAR" or c.parse:
             checks.append(
-                f"when {_text(col)} is not null and {c.sql(col)} is null then "
-                f"{_sql_str(c.name)} || '|not a valid {c.type.lower()}: ' || left({_text(col)}, 80)"
+                f"when _raw_{c.name} is not null and {c.name} is null and trim(_raw_{c.name}) <> '' then "
+                f"{_sql_str(c.name)} || '|not a valid {c.type.lower()}: ' || left(_raw_{c.name}, 80)"
             )
+    source_error = ""
     if "_source_error" in header:
         checks.insert(0, "when _source_error is not null then _source_error")
+        source_error = ", _source_error, _source_raw"
     check_sql = " ".join(checks) or "when false then null"
-    sql = f"""
+    raw = "json_object(" + ", ".join(f"{_sql_str(picked[c.name])}, _raw_{c.name}" for c in present) + ")::VARCHAR"
+    if source_error:
+        raw = f"coalesce(_source_raw, {raw})"
+    errors = """split_part(_err, '|', 1) as _error_field,
+               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason"""
+    typed_cte = f"""
         with src as ({source_sql}),
-        checked as (select *, case {check_sql} end as _err from src)
-        select _record, {typed},
-               case when _err is not null then to_json(checked)::VARCHAR end as raw,
-               split_part(_err, '|', 1) as _error_field,
-               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
-        from checked
-    """
+        parsed as (select _record, {typed}, {texts}{source_error} from src),
+        checked as (select *, case {check_sql} end as _err from parsed),
+        typed as (
+            select _record, {", ".join(c.name for c in cols)}, _err,
+                   case when _err is not null then {raw} end as raw
+            from checked
+        )"""
+    if not sums:
+        sql = f"{typed_cte} select * exclude (_err), 1::BIGINT as _n, {errors} from typed"
+    else:
+        dims = [c.name for c in cols if c.name not in sums]
+        sql = f"""{typed_cte}
+            select {", ".join(dims)}, {", ".join(f"sum({s}) as {s}" for s in sums)},
+                   min(_record) as _record, count(*) as _n, any_value(raw) as raw, {errors}
+            from typed
+            group by {", ".join(dims)}, _err, case when _err is not null then _record end
+        """
+    if not sums:
+        return con.sql(sql, params=params).pl()
+    # Numbering records (a window over the whole file) costs more than the rest of the read;
+    # summed exports need the numbers only to quarantine bad records, so number only when some are bad.
+    fast = con.sql(sql.replace("row_number() over ()", "null::BIGINT"), params=params).pl()
+    if fast["_error_reason"].is_null().all():
+        return fast
     return con.sql(sql, params=params).pl()
 
 
-def csv_records(path: Path, cols: list[Col], read_opts: str = "") -> pl.DataFrame:
+def records_in(good: pl.DataFrame, quarantine: pl.DataFrame) -> int:
+    """How many records the file held: summed rows count every record they hold."""
+    return int(good["_n"].sum() if "_n" in good.columns and good.height else good.height) + quarantine.height
+
+
+def csv_records(path: Path, cols: list[Col], read_opts: str = "", sums: list[str] | None = None) -> pl.DataFrame:
     """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine)."""
     con = connect()
     try:
         reader = f"read_csv($path, header = true, all_varchar = true{read_opts})"
         header = [r[0] for r in con.execute(f"describe select * from {reader}", {"path": str(path)}).fetchall()]
-        source = f"select row_number() over () as _record, * from {reader}"
-        return typed_records(con, source, header, cols, {"path": str(path)})
+        source = f"select row_number() over () as _record, __COLUMNS__ from {reader}"
+        return typed_records(con, source, header, cols, {"path": str(path)}, sums)
     except (ValueError, duckdb.Error) as e:
         raise InputError(path, _first_line(e)) from None
     finally:
         con.close()
 
 
-def parquet_records(path: Path, cols: list[Col]) -> pl.DataFrame:
+def parquet_records(path: Path, cols: list[Col], sums: list[str] | None = None) -> pl.DataFrame:
     """A Parquet export; MAP and STRUCT columns become JSON text like their CSV form."""
     con = connect()
     try:
         schema = con.execute("describe select * from read_parquet($path)", {"path": str(path)}).fetchall()
         header = [r[0] for r in schema]
-        as_text = ", ".join(
-            (f'to_json("{n}")::VARCHAR' if t.startswith(("MAP", "STRUCT")) or t.endswith("[]") else f'"{n}"::VARCHAR')
-            + f' as "{n}"'
+        as_text = {
+            n: f'to_json("{n}")::VARCHAR' if t.startswith(("MAP", "STRUCT")) or t.endswith("[]") else f'"{n}"::VARCHAR'
             for n, t, *_ in schema
-        )
-        source = f"select row_number() over () as _record, {as_text} from read_parquet($path)"
-        return typed_records(con, source, header, cols, {"path": str(path)})
+        }
+        source = "select row_number() over () as _record, __COLUMNS__ from read_parquet($path)"
+        return typed_records(con, source, header, cols, {"path": str(path)}, sums, as_text)
     except (ValueError, duckdb.Error) as e:
         raise InputError(path, _first_line(e)) from None
     finally:
         con.close()
 
 
-def jsonl_records(path: Path, columns: dict[str, str], cols: list[Col]) -> pl.DataFrame:
+def jsonl_records(
+    path: Path, columns: dict[str, str], cols: list[Col], sums: list[str] | None = None
+) -> pl.DataFrame:
     """A JSON-lines export: ``columns`` (name -> JSONPath) picked as text, then typed like a CSV.
 
     A path ending in ``!json`` keeps the JSON text of an object or array (labels, credits).
@@ -330,11 +367,12 @@ def jsonl_records(path: Path, columns: dict[str, str], cols: list[Col]) -> pl.Da
             )
             select _record, case when _ok then json_extract_string(raw, [{paths}]) end as _v,
                    {", ".join(picks)},
-                   case when not _ok then '$|not a JSON object: ' || left(raw, 80) end as _source_error
+                   case when not _ok then '$|not a JSON object: ' || left(raw, 80) end as _source_error,
+                   case when not _ok then left(raw, 2000) end as _source_raw
             from parsed
         """
         source = f"select * exclude (_v) from ({source})"
-        return typed_records(con, source, names + ["_source_error"], cols, {"path": str(path)})
+        return typed_records(con, source, names + ["_source_error", "_source_raw"], cols, {"path": str(path)}, sums)
     except (ValueError, duckdb.Error) as e:
         raise InputError(path, _first_line(e)) from None
     finally:
@@ -404,3 +442,18 @@ def iam_owner(arn: pl.Expr) -> pl.Expr:
     """``iam:<arn>`` with an assumed role's session name dropped (it is per-session, often a person)."""
     role = arn.str.strip_chars().str.replace(r"^(arn:aws[a-z-]*:sts::\d+:assumed-role/[^/]+)/.*$", "${1}")
     return pl.when(role.is_not_null() & (role != "")).then(pl.lit("iam:") + role)
+
+
+def with_distinct(df: pl.DataFrame, column: str, expr: pl.Expr, alias: str) -> pl.DataFrame:
+    """Add ``alias`` = ``expr`` (a function of ``column`` only) computed once per distinct value."""
+    mapping = df.select(pl.col(column).unique()).with_columns(expr.alias(alias))
+    return df.join(mapping, on=column, how="left", nulls_equal=True)
+
+
+def json_head(sample) -> object:
+    """The sample's first JSON value, only when the file starts like JSON.
+
+    ``Sample.first_json`` may read a large file whole to find out; a CSV export of gigabytes
+    must not pay that just to be told it is not JSON.
+    """
+    return sample.first_json if sample.text.lstrip()[:1] in ("{", "[") else None

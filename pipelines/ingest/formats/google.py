@@ -22,6 +22,8 @@ import polars as pl
 
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.billing import (
+    json_head,
+    records_in,
     AMOUNT,
     COST_DIMS,
     COST_SUMS,
@@ -38,6 +40,7 @@ from pipelines.ingest.formats.billing import (
     owner_tag_keys,
     tag_owner,
     to_key_grain,
+    with_distinct,
 )
 
 PROVIDER = "google"
@@ -73,6 +76,7 @@ COLS = [
     Col("labels", "labels"),
     Col("gcp_cost_type", "cost_type"),
 ]
+SUMS = ["usage_amount", "cost", "credits"]
 JSON_PATHS = {
     "usage_start_time": "$.usage_start_time",
     "service.description": "$.service.description",
@@ -96,7 +100,7 @@ class GoogleBillingJsonl(InputFormat):
     description = "Google Cloud Billing standard usage cost export, JSON lines (BigQuery export)"
 
     def sniff(self, sample: Sample) -> bool:
-        first = sample.first_json
+        first = json_head(sample)
         return (
             isinstance(first, dict)
             and isinstance(first.get("sku"), dict)
@@ -105,7 +109,7 @@ class GoogleBillingJsonl(InputFormat):
         )
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        return _parse(jsonl_records(path, JSON_PATHS, COLS), ctx)
+        return _parse(jsonl_records(path, JSON_PATHS, COLS, sums=SUMS), ctx)
 
 
 class GoogleBillingCsv(InputFormat):
@@ -118,7 +122,7 @@ class GoogleBillingCsv(InputFormat):
         return {"usage_start_time", "cost"} <= header and bool({"sku.description", "sku_description"} & header)
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        return _parse(csv_records(path, COLS), ctx)
+        return _parse(csv_records(path, COLS, sums=SUMS), ctx)
 
 
 def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
@@ -131,6 +135,7 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
     net = pl.col("cost") + pl.col("credits").fill_null(0).cast(pl.Decimal(38, 12))
     currency = pl.col("currency").fill_null("USD").str.to_uppercase()
     labels = pl.col("labels").str.json_decode(LABELS)
+    good = with_distinct(good, "labels", tag_owner(labels, owner_tag_keys(ctx.settings)), "_tag")
     rows = good.with_columns(
         pl.lit(PROVIDER).alias("provider"),
         sku.alias("line_item"),
@@ -144,7 +149,6 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.when(currency == "USD").then(net).otherwise(net / pl.col("rate")).alias("billed_cost_usd"),
         pl.lit(None, pl.String).alias("workspace_id"),
         pl.lit(None, pl.String).alias("api_key_id"),
-        tag_owner(labels, owner_tag_keys(ctx.settings)).alias("_tag"),
     ).with_columns(
         pl.coalesce(pl.col("_tag"), owner(("project", pl.col("project_id")))).alias("owner"),
     )
@@ -169,6 +173,6 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
     return Parsed(
         rows=costs,
         quarantine=quarantine,
-        records_in=good.height + quarantine.height,
+        records_in=records_in(good, quarantine),
         extra={"provider_usage": usage},
     )

@@ -24,6 +24,7 @@ import polars as pl
 
 from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors, utc_day
 from pipelines.ingest.formats.billing import (
+    records_in,
     AMOUNT,
     COST_DIMS,
     COST_SUMS,
@@ -197,7 +198,7 @@ def _usage(good: pl.DataFrame, quarantine: pl.DataFrame) -> Parsed:
         owner(("key", pl.col("api_key_id")), ("project", pl.col("project_id")), ("user", pl.col("user_id"))),
     )
     rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
-    return Parsed(rows=rows, quarantine=quarantine, records_in=good.height + quarantine.height)
+    return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))
 
 
 def _tier(expr: pl.Expr) -> pl.Expr:
@@ -218,7 +219,7 @@ def _costs(good: pl.DataFrame, quarantine: pl.DataFrame) -> Parsed:
         owner(("key", pl.col("api_key_id")), ("project", pl.col("project_id"))),
     )
     rows = to_key_grain(rows, COST_DIMS, COST_SUMS)
-    return Parsed(rows=rows, quarantine=quarantine, records_in=good.height + quarantine.height)
+    return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))
 
 
 def parse_line_item(li: pl.Expr) -> list[pl.Expr]:

@@ -17,6 +17,8 @@ import polars as pl
 
 from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.billing import (
+    json_head,
+    records_in,
     COST_DIMS,
     COST_SUMS,
     MONEY,
@@ -63,7 +65,7 @@ class OpenRouterActivity(InputFormat):
     description = "OpenRouter activity export (/api/v1/activity)"
 
     def sniff(self, sample: Sample) -> bool:
-        first = sample.first_json
+        first = json_head(sample)
         if isinstance(first, list) and first:
             first = first[0]
         if isinstance(first, dict) and isinstance(first.get("data"), list) and first["data"]:
@@ -111,5 +113,5 @@ class OpenRouterActivity(InputFormat):
             USAGE_DIMS,
             USAGE_SUMS,
         )
-        return Parsed(rows=costs, quarantine=quarantine, records_in=good.height + quarantine.height,
+        return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine),
                       extra={"provider_usage": usage})
