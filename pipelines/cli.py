@@ -3,7 +3,7 @@
     tokenbooks ingest PATH...            land files (format detected by content)
     tokenbooks build --from D --to D     build days through Dagster, on the local instance
     tokenbooks sql "select …"            query the warehouse read-only
-    tokenbooks digest --day D            write the digest to the outbox
+    tokenbooks digest --day D [--weekly] [--send] [--to ADDR]   write (and mail) the digest
     tokenbooks sample --days N …         write the sample organisation into landing/
     tokenbooks demo                      sample + ingest + build + digest, then a summary
 """
@@ -131,11 +131,27 @@ def cmd_whatif(args, settings: Settings) -> int:
 
 
 def cmd_digest(args, settings: Settings) -> int:
-    from pipelines.reporting.digest import write_digest
+    from pipelines.reporting.deliver import deliver
 
-    path = write_digest(settings, args.day)
-    print(f"digest: {path}")
-    return 0
+    if not settings.warehouse.exists():
+        print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
+        return 2
+    send = args.send or bool(args.to)
+    if send and not settings.smtp.host:
+        print("error: no SMTP host: set smtp.host in tokenbooks.yaml or TOKENBOOKS_SMTP_HOST "
+              "(the digest is written to the outbox either way)", file=sys.stderr)
+    if send and not args.to and not settings.recipients:
+        print("error: --send needs recipients in tokenbooks.yaml or --to ADDR", file=sys.stderr)
+        send = False
+    items = deliver(settings, args.day, weekly=args.weekly, send=send and bool(settings.smtp.host), to=args.to,
+                    force=True, log=lambda m: print(f"  {m}", file=sys.stderr))
+    for o in items:
+        print(f"digest: {o.html}  (+ .txt, .eml)")
+        if o.sent_to:
+            print(f"  sent to {', '.join(o.sent_to)} in {o.attempts} attempt(s)")
+        if o.error:
+            print(f"error: {o.error}; the digest stays in {o.eml}", file=sys.stderr)
+    return 1 if any(o.error for o in items) or (send and not settings.smtp.host) else 0
 
 
 def cmd_sample(args, settings: Settings) -> int:
@@ -240,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("digest", help="write the digest for a day")
+    p = sub.add_parser("digest", help="write the digest for a day (or week) to the outbox; --send mails it")
     p.add_argument("--day", type=_day, default=date.today() - timedelta(days=1))
+    p.add_argument("--weekly", action="store_true", help="the 7 days ending on --day")
+    p.add_argument("--send", action="store_true", help="mail it to tokenbooks.yaml's recipients over SMTP")
+    p.add_argument("--to", metavar="ADDR", help="mail it to this address only (implies --send)")
     p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("whatif", help="re-price a feature's real usage on another model or through batch")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -77,29 +78,38 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         form = detect(path, fmt)
         result.format, result.table = form.name, form.table
         ctx = ParseContext(settings=settings)
-        parsed = form.parse(path, ctx)
-        rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name)
         table_contract = contract(form.table)
-        good, bad = validate(table_contract.conform(rows, keep=("_record",)), table_contract)
-        quarantine = pl.concat(
-            [_with_raw(parsed.quarantine).select("record", "field", "reason", "raw"), bad], how="vertical_relaxed"
-        )
-        result.landed, result.quarantined = good.height, quarantine.height
-        result.records_in = parsed.records_in if parsed.records_in is not None else good.height + quarantine.height
-        good = table_contract.conform(good)
-        result.days = _write_partitions(good, settings.lake / form.table, sha)
-        for table, extra_rows in parsed.extra.items():
-            extra_contract = contract(table)
-            finished = _finish_rows(extra_rows, table, ctx, str(path), form.name)
-            good_x, bad_x = validate(extra_contract.conform(finished, keep=("_record",)), extra_contract)
-            days = _write_partitions(extra_contract.conform(good_x), settings.lake / table, sha)
-            result.days = sorted(set(result.days) | set(days))
-            result.also[table] = {"landed": good_x.height, "quarantined": bad_x.height}
-            bad_x = bad_x.with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
-            quarantine = pl.concat([quarantine, bad_x], how="vertical_relaxed")
-        _write_quarantine(quarantine, parsed, settings, sha, path, form.name)
-        if form.table == "calls":
-            result.unpriced_models = _unpriced(good, ctx)
+        quarantines, days, unpriced = [], set(), set()
+        for piece, lines_before, stem in _pieces(path, form, settings, sha):
+            parsed = _shifted(_parse_piece(form, piece, path, ctx, lines_before), lines_before)
+            rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name)
+            good, bad = validate(table_contract.conform(rows, keep=("_record",)), table_contract)
+            quarantine = pl.concat(
+                [_with_raw(parsed.quarantine).select("record", "field", "reason", "raw"), bad], how="vertical_relaxed"
+            )
+            result.landed += good.height
+            result.quarantined += quarantine.height
+            result.records_in += parsed.records_in if parsed.records_in is not None else good.height + quarantine.height
+            good = table_contract.conform(good)
+            days |= set(_write_partitions(good, settings.lake / form.table, sha, stem))
+            for table, extra_rows in parsed.extra.items():
+                extra_contract = contract(table)
+                finished = _finish_rows(extra_rows, table, ctx, str(path), form.name)
+                good_x, bad_x = validate(extra_contract.conform(finished, keep=("_record",)), extra_contract)
+                days |= set(_write_partitions(extra_contract.conform(good_x), settings.lake / table, sha, stem))
+                also = result.also.setdefault(table, {"landed": 0, "quarantined": 0})
+                also["landed"] += good_x.height
+                also["quarantined"] += bad_x.height
+                bad_x = bad_x.with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
+                quarantine = pl.concat([quarantine, bad_x], how="vertical_relaxed")
+            quarantines.append(quarantine)
+            if form.table == "calls":
+                unpriced |= set(_unpriced(good, ctx))
+            del parsed, rows, good, bad
+        quarantine = pl.concat(quarantines, how="vertical_relaxed")
+        result.days = sorted(days)
+        result.unpriced_models = sorted(unpriced)
+        _write_quarantine(quarantine, None, settings, sha, path, form.name)
         _atomic_write_text(manifest, json.dumps({**asdict(result), "sha256": sha, "landed_at": ctx.landed_at.isoformat()}))
         return result
     except InputError as e:
@@ -109,6 +119,74 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         # A reader choking on a malformed file is an expected problem: say which file and record, no traceback.
         result.error = str(read_error(path, e))
         return result
+
+
+# A file of one record per line (``InputFormat.line_records``) larger than this is landed in pieces of about
+# this size, so memory follows the piece, not the file (a day of 10M calls is ~7 GB of JSON lines).
+PIECE_BYTES = 256 * 1024 * 1024
+
+
+def _pieces(path: Path, form, settings: Settings, sha: str):
+    """Yield (file to parse, lines before it, output file stem): the file itself, or its pieces cut at line ends.
+
+    Pieces are written under ``work/`` one at a time and removed after use. Their Parquet files are
+    ``<sha>-<n>.parquet`` beside each other in the day partitions, so a re-landing overwrites them all.
+    """
+    if not getattr(form, "line_records", False) or path.stat().st_size <= PIECE_BYTES:
+        yield path, 0, sha[:24]
+        return
+    folder = settings.work / "pieces"
+    folder.mkdir(parents=True, exist_ok=True)
+    piece = folder / f"{sha[:24]}.part"
+    lines_before, index = 0, 0
+    with open(path, "rb") as src, _removed(piece):
+        while True:
+            with open(piece, "wb") as out:
+                size, lines = 0, 0
+                while size < PIECE_BYTES:
+                    block = src.read(min(1 << 20, PIECE_BYTES - size))
+                    if not block:
+                        break
+                    out.write(block)
+                    size += len(block)
+                    lines += block.count(b"\n")
+                if size:
+                    rest = src.readline()  # finish the line the piece ends in
+                    out.write(rest)
+                    lines += rest.count(b"\n")
+            if not size:
+                break
+            yield piece, lines_before, f"{sha[:24]}-{index:04d}"
+            lines_before += lines
+            index += 1
+
+
+@contextmanager
+def _removed(path: Path):
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _parse_piece(form, piece: Path, path: Path, ctx: ParseContext, lines_before: int):
+    if piece == path:
+        return form.parse(path, ctx)
+    try:
+        return form.parse(piece, ctx)
+    except InputError as e:  # name the file the user gave, and the line in it
+        raise InputError(path, e.reason, e.record + lines_before if e.record else e.record, e.field) from e
+
+
+def _shifted(parsed, lines_before: int):
+    """A piece's record numbers as line numbers of the whole file."""
+    if not lines_before:
+        return parsed
+    shift = lambda df, col: df.with_columns(pl.col(col) + lines_before) if col in df.columns else df  # noqa: E731
+    parsed.rows = shift(parsed.rows, "_record")
+    parsed.quarantine = shift(parsed.quarantine, "record")
+    parsed.extra = {t: shift(df, "_record") for t, df in parsed.extra.items()}
+    return parsed
 
 
 def _finish_rows(rows: pl.DataFrame, table: str, ctx: ParseContext, source_file: str, source_format: str) -> pl.DataFrame:
@@ -158,11 +236,11 @@ def pseudonymise(rows: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
-def _write_partitions(df: pl.DataFrame, table_dir: Path, sha: str) -> list[str]:
+def _write_partitions(df: pl.DataFrame, table_dir: Path, sha: str, stem: str | None = None) -> list[str]:
     days = []
     for (day,), part in df.partition_by("day", as_dict=True, maintain_order=False).items():
         d = day.isoformat() if isinstance(day, date) else str(day)
-        target = table_dir / f"day={d}" / f"{sha[:24]}.parquet"
+        target = table_dir / f"day={d}" / f"{stem or sha[:24]}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".parquet.tmp")
         part.write_parquet(tmp, compression="zstd", statistics=True)

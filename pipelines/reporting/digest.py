@@ -1,13 +1,16 @@
-"""The daily digest: what we spent yesterday, on what, against the previous week.
+"""The digest: what we spent, on what, whether it is drifting, what it costs per unit, what to do about it.
 
-Numbers come from the published warehouse (read-only); ``reports/digest.html.j2``
-renders them with Jinja2 autoescaping, so anything from the data is shown as text.
+Daily (a day against the previous 7 days' average) or weekly (7 days against the 7 before), for everyone or
+for a recipient limited to some apps or features. Numbers come from the published warehouse, read-only;
+``reports/digest.html.j2`` and ``reports/digest.txt.j2`` render them with Jinja2 (HTML autoescaped: anything
+from the data shows as text).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,89 +18,93 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pipelines.settings import REPORTS_DIR, Settings
+from pipelines.reporting import savings, sections
+from pipelines.reporting.sections import Audience, Period
+from pipelines.settings import REPORTS_DIR, Recipient, Settings
 
 CENT = Decimal("0.01")
 
 
 @dataclass
 class Digest:
-    day: date
+    period: Period
+    audience: Audience
     total_usd: Decimal
-    previous_avg_usd: Decimal
+    previous_usd: Decimal
     change_pct: float | None
-    billed_usd: Decimal
+    last_week_same_day_usd: Decimal
+    requests: int
     unattributed_usd: Decimal
+    billed_usd: Decimal | None = None  # the providers' bill (everyone's digest only: it is not per app)
+    unpriced_calls: int = 0
+    trend: list[dict[str, Any]] = field(default_factory=list)
     by_app: list[dict[str, Any]] = field(default_factory=list)
     by_feature: list[dict[str, Any]] = field(default_factory=list)
+    by_tier: list[dict[str, Any]] = field(default_factory=list)
     by_model: list[dict[str, Any]] = field(default_factory=list)
-    unpriced_calls: int = 0
+    unit_economics: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    budgets: list[dict[str, Any]] = field(default_factory=list)
+    unattributed: list[dict[str, Any]] = field(default_factory=list)
+    cache_savings_usd: Decimal = Decimal(0)
+    batch_savings_usd: Decimal = Decimal(0)
+    opportunities: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def day(self) -> date:
+        return self.period.end
+
+    @property
+    def budgets_not_ok(self) -> list[dict[str, Any]]:
+        return [b for b in self.budgets if b["status"] != "ok"]
+
+    @property
+    def subject(self) -> str:
+        kind = "weekly LLM spend" if self.period.kind == "weekly" else "LLM spend"
+        pct = "" if self.change_pct is None else f" ({self.change_pct:+.1f} %)"
+        extra = []
+        if self.drift:
+            extra.append(f"{len(self.drift)} drift alert{'s' if len(self.drift) > 1 else ''}")
+        if self.budgets_not_ok:
+            extra.append(f"{len(self.budgets_not_ok)} budget{'s' if len(self.budgets_not_ok) > 1 else ''} at risk")
+        scope = f" · {self.audience.describe()}" if not self.audience.everyone else ""
+        return (f"tokenbooks · {kind} {self.period.label}: {usd(self.total_usd)}{pct}"
+                + "".join(f" · {e}" for e in extra) + scope)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
-BREAKDOWN = """
-    with today as (
-        select {dim}, sum(cost_usd) as cost_usd, sum(requests) as requests
-        from mart_cost_daily where day = $day group by all
-    ),
-    before as (
-        select {dim}, sum(cost_usd) / 7 as avg_cost_usd
-        from mart_cost_daily where day between $day - 7 and $day - 1 group by all
-    )
-    select {dim_sel}, coalesce(today.cost_usd, 0) as cost_usd, coalesce(today.requests, 0) as requests,
-           coalesce(before.avg_cost_usd, 0) as previous_avg_usd
-    from today full outer join before using ({using})
-    order by cost_usd desc nulls last
-    limit $limit
-"""
-
-
-def breakdown(con, day: date, dims: list[str], limit: int = 15) -> list[dict[str, Any]]:
-    # dims are code constants (column names), never data
-    sql = BREAKDOWN.format(dim=", ".join(dims), dim_sel=", ".join(dims), using=", ".join(dims))
-    rows = _rows(con, sql, {"day": day, "limit": limit})
-    for r in rows:
-        r["change_pct"] = _pct(r["cost_usd"], r["previous_avg_usd"])
-    return rows
-
-
-def build_digest(con: duckdb.DuckDBPyConnection, day: date) -> Digest:
-    total = con.execute("select coalesce(sum(cost_usd), 0) from mart_cost_daily where day = $day", {"day": day}).fetchone()[0]
-    prev = con.execute(
-        "select coalesce(sum(cost_usd), 0) / 7 from mart_cost_daily where day between $day - 7 and $day - 1",
-        {"day": day},
-    ).fetchone()[0]
-    billed, unattributed = con.execute(
-        "select coalesce(sum(billed_cost_usd), 0), coalesce(sum(unattributed_cost_usd), 0) "
-        "from fct_reconciliation where day = $day",
-        {"day": day},
-    ).fetchone()
-    unpriced = con.execute(
-        "select count(*) from fct_llm_calls where day = $day and not is_priced", {"day": day}
-    ).fetchone()[0]
+def build_digest(con: duckdb.DuckDBPyConnection, day: date, weekly: bool = False,
+                 audience: Audience | None = None, settings: Settings | None = None) -> Digest:
+    period, audience = Period.of(day, weekly), audience or Audience()
+    p = sections.params(period, audience)
+    head = sections.headline(con, p)
     return Digest(
-        day=day,
-        total_usd=Decimal(total),
-        previous_avg_usd=Decimal(prev),
-        change_pct=_pct(total, prev),
-        billed_usd=Decimal(billed),
-        unattributed_usd=Decimal(unattributed),
-        by_app=breakdown(con, day, ["app"]),
-        by_feature=breakdown(con, day, ["app", "feature"]),
-        by_model=breakdown(con, day, ["provider", "model", "model_tier"]),
-        unpriced_calls=unpriced,
+        period=period,
+        audience=audience,
+        total_usd=head["total_usd"],
+        previous_usd=head["previous_usd"],
+        change_pct=sections.pct(head["total_usd"], head["previous_usd"]),
+        last_week_same_day_usd=head["last_week_same_day_usd"],
+        requests=int(head["requests"]),
+        unattributed_usd=head["unattributed_usd"],
+        billed_usd=sections.billed(con, p) if audience.everyone else None,
+        unpriced_calls=sections.unpriced_calls(con, p),
+        trend=sections.trend(con, p, period),
+        by_app=sections.breakdown(con, p, ["app"]),
+        by_feature=sections.breakdown(con, p, ["app", "feature"]),
+        by_tier=sections.breakdown(con, p, ["model_tier"]),
+        by_model=sections.breakdown(con, p, ["provider", "model"], limit=8),
+        unit_economics=sections.unit_economics(con, p),
+        drift=sections.drift(con, p, period),
+        budgets=sections.budgets(con, p),
+        unattributed=sections.unattributed(con, p),
+        cache_savings_usd=savings.cache_savings(con, p),
+        batch_savings_usd=savings.batch_savings(con, p, settings) if settings else Decimal(0),
+        opportunities=savings.opportunities(con, p),
     )
 
 
-def _pct(now, before) -> float | None:
-    if not before:
-        return None
-    return float((Decimal(now) - Decimal(before)) / Decimal(before) * 100)
+def usd(v: Any) -> str:
+    return "$" + format(Decimal(v or 0).quantize(CENT), ",")
 
 
 def environment() -> Environment:
@@ -107,8 +114,12 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["usd"] = lambda v: "$" + format(Decimal(v or 0).quantize(CENT), ",")
+    env.filters["usd"] = usd
+    env.filters["usd_signed"] = lambda v: ("+" if Decimal(v or 0) >= 0 else "-") + usd(abs(Decimal(v or 0)))
     env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:+.1f} %"
+    env.filters["share"] = lambda v: "n/a" if v is None else f"{float(v) * 100:.0f} %"
+    env.filters["count"] = lambda v: f"{int(v or 0):,}"
+    env.filters["name"] = lambda v: "(none)" if v is None else v
     return env
 
 
@@ -116,18 +127,45 @@ def render(digest: Digest, template: str = "digest.html.j2") -> str:
     return environment().get_template(template).render(d=digest)
 
 
-def write_digest(settings: Settings, day: date) -> Path:
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def stem(day: date, weekly: bool = False, recipient: Recipient | None = None) -> str:
+    base = f"digest-week-{day.isoformat()}" if weekly else f"digest-{day.isoformat()}"
+    limited = recipient is not None and (recipient.apps or recipient.features)
+    return f"{base}--{slug(recipient.address)}" if limited else base
+
+
+def load_digest(settings: Settings, day: date, weekly: bool = False, recipient: Recipient | None = None) -> Digest:
+    if not settings.warehouse.exists():
+        raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `tokenbooks build` first")
+    audience = Audience(tuple(recipient.apps), tuple(recipient.features)) if recipient else Audience()
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     try:
-        digest = build_digest(con, day)
+        return build_digest(con, day, weekly, audience, settings)
     finally:
         con.close()
+
+
+def write_digest(settings: Settings, day: date, weekly: bool = False, recipient: Recipient | None = None) -> Path:
+    """Write outbox/<stem>.html, .txt and .eml for everyone (or one recipient's view); returns the HTML path."""
+    from pipelines.reporting.deliver import prepare
+
+    return prepare(settings, day, weekly, recipient, [recipient.address] if recipient else []).html
+
+
+def write_files(settings: Settings, digest: Digest, name: str) -> tuple[Path, Path, str, str]:
+    """outbox/<name>.html and .txt, each written whole or not at all; returns the paths and the texts."""
     settings.outbox.mkdir(parents=True, exist_ok=True)
-    target = settings.outbox / f"digest-{day.isoformat()}.html"
-    target.write_text(render(digest), encoding="utf-8")
-    (settings.outbox / f"digest-{day.isoformat()}.txt").write_text(render(digest, "digest.txt.j2"), encoding="utf-8")
-    return target
+    html, text = render(digest), render(digest, "digest.txt.j2")
+    paths = settings.outbox / f"{name}.html", settings.outbox / f"{name}.txt"
+    for path, body in zip(paths, (html, text)):
+        atomic_write(path, body.encode("utf-8"))
+    return paths[0], paths[1], html, text
 
 
-def yesterday_of(day: date) -> date:
-    return day - timedelta(days=1)
+def atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)

@@ -38,11 +38,6 @@ def build_days(
 ) -> RunResult:
     from pipelines.definitions import defs
 
-    # The job's TokenbooksResource reads these, exactly as under the schedule.
-    os.environ["TOKENBOOKS_HOME"] = str(settings.home)
-    if settings.config_path:
-        os.environ["TOKENBOOKS_CONFIG"] = str(settings.config_path)
-
     job_name = "nightly_job"
     job = defs.resolve_job_def(job_name)
     started = time.perf_counter()
@@ -55,7 +50,16 @@ def build_days(
         instance=dagster_instance or instance(),
         tags=tags,
         asset_selection=selection,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+            # The job's resource gets these settings through run config, never through this process's
+            # environment, so one call cannot leak its home or config into the next.
+            "resources": {
+                "tokenbooks": {
+                    "config": {"home": str(settings.home), "config_path": str(settings.config_path or "")}
+                }
+            },
+        },
         raise_on_error=False,
     )
     return RunResult(success=result.success, run_id=result.run_id, seconds=time.perf_counter() - started)

@@ -162,3 +162,35 @@ def warehouse_totals(path: Path) -> dict[str, object]:
 
 def one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
     return con.sql(sql, params=params).fetchall()[0][0]
+
+
+def committed_invariant_problems(settings) -> list[str]:
+    """The cheap part of ``committed_problems``: every committed file readable, no duplicate keys, invariants hold."""
+    from pipelines.contracts import contract
+    from pipelines.quality.invariants import check_invariant
+    from pipelines.quality.rules import quote
+    from pipelines.warehouse.build import committed_days, committed_files
+    from pipelines.warehouse.checks import CHECKED, CHECKED_INVARIANTS
+
+    days = committed_days(settings)
+    problems = []
+    con = duckdb.connect()
+    try:
+        for d in days:
+            files = {t: committed_files(settings, t, days, since=d, until=d) for t in CHECKED}
+            for table in CHECKED:
+                if not files[table]:
+                    problems.append(f"{table} {d}: no committed file")
+                    continue
+                key = ", ".join(quote(k) for k in contract(table).key)
+                dup = one(con, f"select count(*) - count(distinct ({key})) from read_parquet($f, hive_partitioning = false)",
+                          {"f": files[table]})
+                if dup:
+                    problems.append(f"{table} {d}: {dup} duplicate keys")
+            for inv in CHECKED_INVARIANTS:
+                result = check_invariant(con, inv, files, d)
+                if not result.passed and inv.severity == "error":
+                    problems.append(f"{inv.name} {d}: {result.detail}")
+    finally:
+        con.close()
+    return problems

@@ -23,15 +23,17 @@ import polars as pl
 
 from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors, utc_day
 from pipelines.ingest.formats.billing import (
-    records_in,
     COST_DIMS,
     COST_SUMS,
     USAGE_DIMS,
     USAGE_SUMS,
     nz,
     owner,
-    page_records,
     to_key_grain,
+)
+from pipelines.ingest.formats.readers import (
+    page_records,
+    records_in,
 )
 
 PROVIDER = "anthropic"

@@ -22,28 +22,30 @@ import polars as pl
 
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.billing import (
-    json_head,
-    records_in,
-    AMOUNT,
     COST_DIMS,
     COST_SUMS,
-    COUNT,
-    DAY,
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
-    Col,
-    csv_records,
     first_rule,
     iam_owner,
     json_tag_owner,
-    jsonl_records,
     nz,
     owner,
     owner_tag_keys,
-    parquet_records,
     to_key_grain,
     with_distinct,
+)
+from pipelines.ingest.formats.readers import (
+    AMOUNT,
+    COUNT,
+    DAY,
+    Col,
+    csv_records,
+    json_head,
+    jsonl_records,
+    parquet_records,
+    records_in,
 )
 
 PROVIDER = "aws"

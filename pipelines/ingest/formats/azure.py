@@ -18,16 +18,11 @@ import polars as pl
 
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.billing import (
-    records_in,
-    AMOUNT,
     COST_DIMS,
     COST_SUMS,
-    DAY,
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
-    Col,
-    csv_records,
     first_rule,
     json_tag_owner,
     normalise_text,
@@ -35,6 +30,13 @@ from pipelines.ingest.formats.billing import (
     owner_tag_keys,
     to_key_grain,
     with_distinct,
+)
+from pipelines.ingest.formats.readers import (
+    AMOUNT,
+    DAY,
+    Col,
+    csv_records,
+    records_in,
 )
 
 PROVIDER = "azure"

@@ -138,6 +138,8 @@ class InputFormat:
     name: ClassVar[str]
     table: ClassVar[str]
     description: ClassVar[str] = ""
+    # One record per line, ``_record`` = line number: a big file may be landed in pieces cut at line ends.
+    line_records: ClassVar[bool] = False
 
     def sniff(self, sample: Sample) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
@@ -186,6 +188,11 @@ def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
                 f"{_sql_str(f.name)} || '|not a valid {f.type.lower()}: ' || left(_raw_{f.name}, 80)"
             )
     check_sql = " ".join(checks) or "when false then null"
+    # The line's text and the fields' text only matter for lines that go to quarantine: null elsewhere,
+    # so a good row does not carry its whole line (and each field twice) through Arrow and Polars.
+    raw_if_bad = ", ".join(
+        f"case when _err is not null then {c} end as {c}" for c in ["raw", *(f"_raw_{f.name}" for f in fields)]
+    )
     sql = f"""
         with lines as ({{lines}}),
         parsed as (
@@ -202,17 +209,28 @@ def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
                         {check_sql} end as _err
             from typed
         )
-        select * exclude (_err, _ok, _readable), split_part(_err, '|', 1) as _error_field,
+        select * exclude (_err, _ok, _readable) replace ({raw_if_bad}),
+               split_part(_err, '|', 1) as _error_field,
                nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
         from checked
     """
     params = {"path": str(path)}
     try:
-        return frame(con, sql.replace("{lines}", f"select row_number() over () as _record, raw, null as _readable from {_LINES}"), params)
+        # Numbering the lines is sequential; parsing them is not: number them into a table first, so the
+        # JSON work below runs on every core instead of in the numbering's single thread.
+        con.execute(
+            f"create or replace temp table tb_numbered as "
+            f"select row_number() over () as _record, raw, null::varchar as _readable from {_LINES}",
+            params,
+        )
     except duckdb.InvalidInputException as e:
         if "CSV Error" not in str(e):
             raise
-    return frame(con, sql.replace("{lines}", _unreadable_lines(con, path)))
+        return frame(con, sql.replace("{lines}", _unreadable_lines(con, path)))
+    try:
+        return frame(con, sql.replace("{lines}", "select * from tb_numbered"))
+    finally:
+        con.execute("drop table if exists tb_numbered")
 
 
 # The file as lines of text: a "CSV" of one column with no delimiter, quote or escape.

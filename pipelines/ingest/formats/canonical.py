@@ -72,6 +72,7 @@ class CanonicalCalls(InputFormat):
     name = "tokenbooks_calls"
     table = "calls"
     description = "tokenbooks canonical call log (JSON lines, one LLM call per line)"
+    line_records = True
 
     def sniff(self, sample: Sample) -> bool:
         first = _first(sample)
@@ -93,6 +94,7 @@ class CanonicalOutcomes(InputFormat):
     name = "tokenbooks_outcomes"
     table = "outcomes"
     description = "tokenbooks outcome events (JSON lines)"
+    line_records = True
 
     def sniff(self, sample: Sample) -> bool:
         first = _first(sample)

@@ -22,25 +22,27 @@ import polars as pl
 
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.billing import (
-    json_head,
-    records_in,
-    AMOUNT,
     COST_DIMS,
     COST_SUMS,
-    DAY,
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
-    Col,
-    csv_records,
     first_rule,
-    jsonl_records,
     normalise_text,
     owner,
     owner_tag_keys,
     tag_owner,
     to_key_grain,
     with_distinct,
+)
+from pipelines.ingest.formats.readers import (
+    AMOUNT,
+    DAY,
+    Col,
+    csv_records,
+    json_head,
+    jsonl_records,
+    records_in,
 )
 
 PROVIDER = "google"

@@ -24,20 +24,22 @@ import polars as pl
 
 from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors, utc_day
 from pipelines.ingest.formats.billing import (
-    records_in,
-    AMOUNT,
     COST_DIMS,
     COST_SUMS,
-    COUNT,
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
-    Col,
-    csv_records,
     nz,
     owner,
-    page_records,
     to_key_grain,
+)
+from pipelines.ingest.formats.readers import (
+    AMOUNT,
+    COUNT,
+    Col,
+    csv_records,
+    page_records,
+    records_in,
 )
 
 PROVIDER = "openai"

@@ -17,17 +17,19 @@ import polars as pl
 
 from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.billing import (
-    json_head,
-    records_in,
     COST_DIMS,
     COST_SUMS,
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
-    connect,
-    json_fields,
     nz,
     to_key_grain,
+)
+from pipelines.ingest.formats.readers import (
+    connect,
+    json_fields,
+    json_head,
+    records_in,
 )
 
 PROVIDER = "openrouter"

@@ -1,0 +1,324 @@
+"""How provider exports are read: DuckDB, vectorised, money as text straight to DECIMAL.
+
+- :func:`page_records`: admin-API pages (``{"data": [bucket]}``), one page, an array or JSON lines.
+- :func:`csv_records`, :func:`parquet_records`, :func:`jsonl_records`: tabular exports, every
+  value read as text and typed by :class:`Col` (bad values flagged per record for quarantine),
+  optionally summed to the grain of the facts before Python sees them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.ingest.formats.base import MAX_LINE_BYTES, Field, InputError, _sql_str
+
+def connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+# Pages of the admin APIs: {"data": [bucket, ...], "has_more", "next_page"}, each bucket
+# {"start_time"|"starting_at", "end_time"|"ending_at", "results": [...]}. A file holds one page,
+# a JSON array of pages, or JSON lines of pages. Each result becomes one record (numbered in file
+# order) carrying its bucket's bounds as ``_bucket_start``/``_bucket_end``.
+PAGE_RESULTS_SQL = """
+    with docs as (
+        select row_number() over () as _page, json as page
+        from read_json_objects($path, format = 'auto', maximum_object_size = 1073741824)
+    ),
+    buckets as (
+        select _page, unnest(json_extract(page, '$.data[*]')) as bucket,
+               generate_subscripts(json_extract(page, '$.data[*]'), 1) as _b
+        from docs
+    ),
+    results as (
+        select _page, _b,
+               coalesce(json_extract_string(bucket, '$.start_time'), json_extract_string(bucket, '$.starting_at')) as bs,
+               coalesce(json_extract_string(bucket, '$.end_time'), json_extract_string(bucket, '$.ending_at')) as be,
+               unnest(json_extract(bucket, '$.results[*]')) as result,
+               generate_subscripts(json_extract(bucket, '$.results[*]'), 1) as _r
+        from buckets
+    )
+    select row_number() over (order by _page, _b, _r) as _record,
+           json_merge_patch(result, json_object('_bucket_start', bs, '_bucket_end', be))::VARCHAR as raw
+    from results
+"""
+
+
+def json_fields(con: duckdb.DuckDBPyConnection, source_sql: str, fields: list[Field], params: dict) -> pl.DataFrame:
+    """Typed columns picked from ``raw`` JSON records of ``source_sql`` (columns ``_record``, ``raw``).
+
+    Same output as :func:`pipelines.ingest.formats.base.jsonl_records`: one column per field,
+    ``_raw_<field>`` text, and ``_error_field``/``_error_reason`` for records to quarantine
+    (feed it to ``split_errors``).
+    """
+    paths = ", ".join(_sql_str(f.path) for f in fields)
+    typed = ",\n".join(
+        f"try_cast(_v[{i + 1}] as {f.type}) as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields)
+    )
+    checks = []
+    for f in fields:
+        if f.required:
+            checks.append(f"when _raw_{f.name} is null then {_sql_str(f.name)} || '|missing required field'")
+        if f.type != "VARCHAR":
+            checks.append(
+                f"when _raw_{f.name} is not null and {f.name} is null then "
+                f"{_sql_str(f.name)} || '|not a valid {f.type.lower()}: ' || left(_raw_{f.name}, 80)"
+            )
+    check_sql = " ".join(checks) or "when false then null"
+    sql = f"""
+        with src as ({source_sql}),
+        parsed as (select _record, raw, json_extract_string(raw, [{paths}]) as _v from src),
+        typed as (select _record, raw, {typed} from parsed),
+        checked as (select *, case {check_sql} end as _err from typed)
+        select * exclude (_err), split_part(_err, '|', 1) as _error_field,
+               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
+        from checked
+    """
+    return con.sql(sql, params=params).pl()
+
+
+def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
+    con = connect()
+    try:
+        return json_fields(con, PAGE_RESULTS_SQL, fields, {"path": str(path)})
+    except duckdb.Error as e:
+        raise InputError(path, "not readable as JSON pages: " + _first_line(e)) from None
+    finally:
+        con.close()
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().split("\n", 1)[0]
+
+
+# ---- tabular exports (CSV, Parquet) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Col:
+    """One typed column out of an export read as text.
+
+    ``source`` names the header (alternatives separated by ``|``, matched case-insensitively,
+    first present wins); ``parse`` is a SQL template over ``{v}`` (the text) that returns null
+    when the text does not convert. A missing column is null (an error if ``required``).
+    """
+
+    name: str
+    source: str
+    type: str = "VARCHAR"
+    required: bool = False
+    parse: str | None = None
+
+    def sql(self, column: str | None) -> str:
+        if column is None:
+            return f"null::{self.type}"
+        v = _text(column)
+        if self.parse:
+            return self.parse.format(v=v)
+        if self.type == "VARCHAR":
+            return v
+        return f"try_cast({v} as {self.type})"
+
+
+def _text(column: str) -> str:
+    # Blank is null. Not trimmed here (trimming every cell of a large export costs a quarter of the
+    # read): casts ignore surrounding spaces, and names are normalised where they become keys.
+    ident = '"' + column.replace('"', '""') + '"'
+    return f"nullif({ident}::VARCHAR, '')"
+
+
+# Whole-number counts that exports write as floats ("59200.0").
+COUNT = "try_cast(try_cast({v} as DECIMAL(38,6)) as BIGINT)"
+# Money: text straight to DECIMAL, never through a float.
+AMOUNT = "try_cast({v} as DECIMAL(38,12))"
+# Days in any of the styles exports use; all read as UTC.
+DAY = (
+    "case when contains({v}, '/') then try_cast(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') as DATE)"
+    " when not contains({v}, '-') then try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE)"
+    " else try_cast(try_cast(replace({v}, ' UTC', '+00') as TIMESTAMPTZ) as DATE) end"
+)
+
+
+def typed_records(
+    con: duckdb.DuckDBPyConnection,
+    source_sql: str,
+    header: list[str],
+    cols: list[Col],
+    params: dict,
+    sums: list[str] | None = None,
+    column_sql: dict[str, str] | None = None,
+) -> pl.DataFrame:
+    """Typed columns from ``source_sql`` (text columns named ``header``), vectorised.
+
+    Same output shape as :func:`json_fields`: a bad value sets ``_error_field``/``_error_reason``
+    and keeps the row's fields as JSON in ``raw`` for quarantine. With ``sums``, good rows that
+    agree on every other column are summed in DuckDB (``_n`` says how many records each row
+    holds, ``_record`` is the first of them, or null when the file has no bad record): large
+    exports reach Python already at the grain
+    of their facts. Bad rows are never summed. ``__COLUMNS__`` in ``source_sql`` becomes the
+    columns the ``cols`` read (``column_sql`` says how to select one), so numbering the records
+    never holds the export's other columns in memory.
+    """
+    lower = {h.lower().strip(): h for h in header}
+
+    def pick(source: str) -> str | None:
+        return next((lower[a.lower()] for a in source.split("|") if a.lower() in lower), None)
+
+    picked = {c.name: pick(c.source) for c in cols}
+    missing = [c.source.split("|")[0] for c in cols if c.required and picked[c.name] is None]
+    if missing:
+        raise ValueError("missing column(s): " + ", ".join(missing))
+    present = [c for c in cols if picked[c.name] is not None]
+    needed = sorted({picked[c.name] for c in present})
+    source_sql = source_sql.replace(
+        "__COLUMNS__", ", ".join((column_sql or {}).get(n, _ident(n)) + " as " + _ident(n) for n in needed) or "1 as _none"
+    )
+    typed = ",\n".join(f"{c.sql(picked[c.name])} as {c.name}" for c in cols)
+    texts = ", ".join(f"{_text(picked[c.name])} as _raw_{c.name}" for c in present)
+    # Checks read the typed value and its text (each parse runs once per row).
+    checks = []
+    for c in present:
+        if c.required:
+            checks.append(f"when _raw_{c.name} is null then {_sql_str(c.name)} || '|missing required value'")
+        if c.type != "VARCHAR" or c.parse:
+            checks.append(
+                f"when _raw_{c.name} is not null and {c.name} is null and trim(_raw_{c.name}) <> '' then "
+                f"{_sql_str(c.name)} || '|not a valid {c.type.lower()}: ' || left(_raw_{c.name}, 80)"
+            )
+    source_error = ""
+    if "_source_error" in header:
+        checks.insert(0, "when _source_error is not null then _source_error")
+        source_error = ", _source_error, _source_raw"
+    check_sql = " ".join(checks) or "when false then null"
+    raw = "json_object(" + ", ".join(f"{_sql_str(picked[c.name])}, _raw_{c.name}" for c in present) + ")::VARCHAR"
+    if source_error:
+        raw = f"coalesce(_source_raw, {raw})"
+    errors = """split_part(_err, '|', 1) as _error_field,
+               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason"""
+    typed_cte = f"""
+        with src as ({source_sql}),
+        parsed as (select _record, {typed}, {texts}{source_error} from src),
+        checked as (select *, case {check_sql} end as _err from parsed),
+        typed as (
+            select _record, {", ".join(c.name for c in cols)}, _err,
+                   case when _err is not null then {raw} end as raw
+            from checked
+        )"""
+    if not sums:
+        sql = f"{typed_cte} select * exclude (_err), 1::BIGINT as _n, {errors} from typed"
+    else:
+        dims = [c.name for c in cols if c.name not in sums]
+        sql = f"""{typed_cte}
+            select {", ".join(dims)}, {", ".join(f"sum({s}) as {s}" for s in sums)},
+                   min(_record) as _record, count(*) as _n, any_value(raw) as raw, {errors}
+            from typed
+            group by {", ".join(dims)}, _err, case when _err is not null then _record end
+        """
+    if not sums:
+        return con.sql(sql, params=params).pl()
+    # Numbering records (a window over the whole file) costs more than the rest of the read;
+    # summed exports need the numbers only to quarantine bad records, so number only when some are bad.
+    fast = con.sql(sql.replace("row_number() over ()", "null::BIGINT"), params=params).pl()
+    if fast["_error_reason"].is_null().all():
+        return fast
+    return con.sql(sql, params=params).pl()
+
+
+def records_in(good: pl.DataFrame, quarantine: pl.DataFrame) -> int:
+    """How many records the file held: summed rows count every record they hold."""
+    return int(good["_n"].sum() if "_n" in good.columns and good.height else good.height) + quarantine.height
+
+
+def csv_records(path: Path, cols: list[Col], read_opts: str = "", sums: list[str] | None = None) -> pl.DataFrame:
+    """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine)."""
+    con = connect()
+    try:
+        reader = f"read_csv($path, header = true, all_varchar = true{read_opts})"
+        header = [r[0] for r in con.execute(f"describe select * from {reader}", {"path": str(path)}).fetchall()]
+        source = f"select row_number() over () as _record, __COLUMNS__ from {reader}"
+        return typed_records(con, source, header, cols, {"path": str(path)}, sums)
+    except (ValueError, duckdb.Error) as e:
+        raise InputError(path, _first_line(e)) from None
+    finally:
+        con.close()
+
+
+def parquet_records(path: Path, cols: list[Col], sums: list[str] | None = None) -> pl.DataFrame:
+    """A Parquet export; MAP and STRUCT columns become JSON text like their CSV form."""
+    con = connect()
+    try:
+        schema = con.execute("describe select * from read_parquet($path)", {"path": str(path)}).fetchall()
+        header = [r[0] for r in schema]
+        as_text = {
+            n: f'to_json("{n}")::VARCHAR' if t.startswith(("MAP", "STRUCT")) or t.endswith("[]") else f'"{n}"::VARCHAR'
+            for n, t, *_ in schema
+        }
+        source = "select row_number() over () as _record, __COLUMNS__ from read_parquet($path)"
+        return typed_records(con, source, header, cols, {"path": str(path)}, sums, as_text)
+    except (ValueError, duckdb.Error) as e:
+        raise InputError(path, _first_line(e)) from None
+    finally:
+        con.close()
+
+
+def jsonl_records(
+    path: Path, columns: dict[str, str], cols: list[Col], sums: list[str] | None = None
+) -> pl.DataFrame:
+    """A JSON-lines export: ``columns`` (name -> JSONPath) picked as text, then typed like a CSV.
+
+    A path ending in ``!json`` keeps the JSON text of an object or array (labels, credits).
+    Lines that are not JSON objects are quarantined with their line number.
+    """
+    con = connect()
+    try:
+        names = list(columns)
+        plain = [n for n in names if not columns[n].endswith("!json")]
+        paths = ", ".join(_sql_str(columns[n]) for n in plain)
+        picks = [f"_v[{i + 1}] as {_ident(n)}" for i, n in enumerate(plain)]
+        picks += [
+            f"case when _ok then json_extract(raw, {_sql_str(columns[n][:-5])})::VARCHAR end as {_ident(n)}"
+            for n in names
+            if n not in plain
+        ]
+        source = f"""
+            with lines as (
+                select row_number() over () as _record, raw
+                from read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(30), quote = '',
+                              escape = '', auto_detect = false, max_line_size = {MAX_LINE_BYTES})
+            ),
+            parsed as (
+                select _record, raw, case when json_valid(raw) then json_type(raw) = 'OBJECT' else false end as _ok
+                from lines
+                where raw is not null and trim(raw) <> ''
+            )
+            select _record, case when _ok then json_extract_string(raw, [{paths}]) end as _v,
+                   {", ".join(picks)},
+                   case when not _ok then '$|not a JSON object: ' || left(raw, 80) end as _source_error,
+                   case when not _ok then left(raw, 2000) end as _source_raw
+            from parsed
+        """
+        source = f"select * exclude (_v) from ({source})"
+        return typed_records(con, source, names + ["_source_error", "_source_raw"], cols, {"path": str(path)}, sums)
+    except (ValueError, duckdb.Error) as e:
+        raise InputError(path, _first_line(e)) from None
+    finally:
+        con.close()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def json_head(sample) -> object:
+    """The sample's first JSON value, only when the file starts like JSON.
+
+    ``Sample.first_json`` may read a large file whole to find out; a CSV export of gigabytes
+    must not pay that just to be told it is not JSON.
+    """
+    return sample.first_json if sample.text.lstrip()[:1] in ("{", "[") else None
