@@ -32,9 +32,12 @@ class LandResult:
     path: str
     format: str | None = None
     table: str | None = None
+    # Counted in records of the file, per file: records_in = landed + quarantined (a landed row that sums
+    # several records of a billing export counts each of them).
     records_in: int = 0
     landed: int = 0
     quarantined: int = 0
+    skipped: int = 0  # records that are not LLM spend or usage (other cloud services, empty buckets)
     days: list[str] = field(default_factory=list)
     already_landed: bool = False
     unpriced_models: list[str] = field(default_factory=list)
@@ -45,7 +48,8 @@ class LandResult:
         if self.error:
             return f"ERROR {self.error}"
         state = "already landed, nothing changed" if self.already_landed else f"{self.landed} landed, {self.quarantined} quarantined"
-        return f"{self.path}: {self.format} -> {self.table}: {self.records_in} records, {state}"
+        skipped = f" ({self.skipped} other records skipped: not LLM spend)" if self.skipped else ""
+        return f"{self.path}: {self.format} -> {self.table}: {self.records_in} records, {state}{skipped}"
 
 
 def file_sha(path: Path) -> str:
@@ -83,24 +87,27 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         for piece, lines_before, stem in _pieces(path, form, settings, sha):
             parsed = _shifted(_parse_piece(form, piece, path, ctx, lines_before), lines_before)
             rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name)
-            good, bad = validate(table_contract.conform(rows, keep=("_record",)), table_contract)
+            good, bad = validate(table_contract.conform(rows, keep=KEEP), table_contract)
             quarantine = pl.concat(
-                [_with_raw(parsed.quarantine).select("record", "field", "reason", "raw"), bad], how="vertical_relaxed"
+                [_with_raw(parsed.quarantine).select("record", "field", "reason", "raw"), bad.select(QUARANTINE_COLS)],
+                how="vertical_relaxed",
             )
-            result.landed += good.height
-            result.quarantined += quarantine.height
-            result.records_in += parsed.records_in if parsed.records_in is not None else good.height + quarantine.height
+            landed, quarantined = _records(good), parsed.quarantine.height + _records(bad)
+            result.landed += landed
+            result.quarantined += quarantined
+            result.records_in += parsed.records_in if parsed.records_in is not None else landed + quarantined
+            result.skipped += parsed.skipped
             good = table_contract.conform(good)
             days |= set(_write_partitions(good, settings.lake / form.table, sha, stem))
             for table, extra_rows in parsed.extra.items():
                 extra_contract = contract(table)
                 finished = _finish_rows(extra_rows, table, ctx, str(path), form.name)
-                good_x, bad_x = validate(extra_contract.conform(finished, keep=("_record",)), extra_contract)
+                good_x, bad_x = validate(extra_contract.conform(finished, keep=KEEP), extra_contract)
                 days |= set(_write_partitions(extra_contract.conform(good_x), settings.lake / table, sha, stem))
                 also = result.also.setdefault(table, {"landed": 0, "quarantined": 0})
-                also["landed"] += good_x.height
-                also["quarantined"] += bad_x.height
-                bad_x = bad_x.with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
+                also["landed"] += _records(good_x)
+                also["quarantined"] += _records(bad_x)
+                bad_x = bad_x.select(QUARANTINE_COLS).with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
                 quarantine = pl.concat([quarantine, bad_x], how="vertical_relaxed")
             quarantines.append(quarantine)
             if form.table == "calls":
@@ -119,6 +126,18 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         # A reader choking on a malformed file is an expected problem: say which file and record, no traceback.
         result.error = str(read_error(path, e))
         return result
+
+
+# Carried through validation beside the contract's columns: the record number, and how many records a row holds.
+KEEP = ("_record", "_n")
+QUARANTINE_COLS = ["record", "field", "reason", "raw"]
+
+
+def _records(df: pl.DataFrame) -> int:
+    """How many of the file's records the rows hold (``_n`` per row when a parser summed records)."""
+    if "_n" in df.columns and df.height:
+        return int(df["_n"].fill_null(1).sum())
+    return df.height
 
 
 # A file of one record per line (``InputFormat.line_records``) larger than this is landed in pieces of about

@@ -76,7 +76,8 @@ def validate(df: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.Dat
         pl.col("_field").alias("field"),
         pl.col("_reason").alias("reason"),
         # The row as parsed (after provenance, canonical model, pseudonymised user), for whoever fixes the source.
-        pl.struct([c for c in df.columns if c != "_record"]).struct.json_encode().str.slice(0, 2000).alias("raw"),
+        pl.struct([c for c in df.columns if c not in ("_record", "_n")]).struct.json_encode().str.slice(0, 2000).alias("raw"),
+        *([pl.col("_n")] if "_n" in df.columns else []),
     )
     good = tagged.filter(pl.col("_reason").is_null()).drop("_field", "_reason")
     return good, quarantine

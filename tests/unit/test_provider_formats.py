@@ -87,6 +87,72 @@ def test_invocation_logs_are_provider_usage_when_named(settings: Settings) -> No
     assert fmt.sniff(Sample.of(FIXTURES / "aws/bedrock_invocations.jsonl"))
 
 
+# ---- counts in = landed + quarantined, in records of the file -----------------------------------
+
+@pytest.mark.parametrize(
+    "fixture, fmt, counts",
+    [
+        # (records in, landed, quarantined, skipped: records that are not LLM spend)
+        ("openai/usage_completions_page.json", None, (3, 3, 0, 0)),
+        ("openai/costs_pages.jsonl", None, (6, 6, 0, 0)),
+        ("openai/dashboard_usage.csv", None, (3, 3, 0, 1)),  # the empty bucket's row
+        ("openai/dashboard_costs.csv", None, (6, 6, 0, 1)),
+        ("anthropic/usage_report.json", None, (2, 2, 0, 0)),
+        ("anthropic/cost_report.json", None, (5, 5, 0, 0)),
+        ("google/billing_export.jsonl", None, (8, 8, 0, 0)),
+        ("google/billing_export.csv", None, (3, 3, 0, 0)),
+        ("aws/cur2_bedrock.csv", None, (9, 9, 0, 1)),  # two hours of Titan in one fact; an EC2 line
+        ("aws/cur2_bedrock.parquet", None, (9, 9, 0, 1)),
+        ("aws/bedrock_invocations.jsonl", "bedrock_invocation_usage", (5, 3, 2, 0)),
+        ("azure/cost_details_mca.csv", None, (5, 5, 0, 1)),  # an App Service line
+        ("azure/cost_details_ea.csv", None, (2, 2, 0, 0)),
+        ("openrouter/activity.json", None, (4, 4, 0, 0)),  # two endpoints of one model in one fact
+    ],
+)
+def test_every_record_is_landed_or_quarantined(fixture: str, fmt: str | None, counts, settings: Settings) -> None:
+    result = land_file(FIXTURES / fixture, settings, fmt=fmt)
+    assert result.error is None, result.error
+    assert (result.records_in, result.landed, result.quarantined, result.skipped) == counts
+    assert result.records_in == result.landed + result.quarantined
+    assert len(quarantine(settings)) == result.quarantined
+    if result.skipped:
+        assert "skipped" in result.line()
+
+
+def _google_row(hour: int, sku: str, cost, amount: int, credits=()) -> dict:
+    return {
+        "service": {"id": "C7E2-9256-1C43", "description": "Vertex AI"},
+        "sku": {"id": "ABCD", "description": sku},
+        "usage_start_time": f"2025-06-01 {hour:02d}:00:00 UTC",
+        "usage_end_time": f"2025-06-01 {hour + 1:02d}:00:00 UTC",
+        "project": {"id": "search-prod"},
+        "labels": [{"key": "team", "value": "search"}],
+        "cost": cost,
+        "currency": "USD",
+        "currency_conversion_rate": 1.0,
+        "usage": {"amount": amount, "unit": "count"},
+        "credits": [{"name": "FreeTrial", "amount": c} for c in credits],
+        "cost_type": "regular",
+    }
+
+
+def test_summed_billing_rows_count_every_record(settings: Settings, tmp_path: Path) -> None:
+    """A billing export has one row per SKU and hour; the lake keeps one row per fact (SKU and day), and
+    the counts still say how many of the file's records landed."""
+    rows = [_google_row(h, "Gemini 2.5 Flash Text Input - Predictions", 0.3, 1_000_000, [-0.05]) for h in range(5)]
+    rows += [_google_row(h, "Gemini 2.5 Flash Text Output - Predictions", "0.25", 100_000) for h in range(3)]
+    rows.append(_google_row(9, "Gemini 2.5 Flash Text Output - Predictions", "lots", 100))
+    path = tmp_path / "billing.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
+    result, t = land(path, settings)
+    assert (result.records_in, result.landed, result.quarantined) == (10, 8, 2)
+    assert result.also["provider_usage"] == {"landed": 8, "quarantined": 0}
+    c = t["provider_costs"]
+    assert c.height == 2  # one row per fact
+    assert total(c, "billed_cost_usd") == 5 * (Decimal("0.3") - Decimal("0.05")) + 3 * Decimal("0.25")
+    assert sorted(quarantine(settings)["record"].to_list()) == [9, 10]
+
+
 # ---- OpenAI ---------------------------------------------------------------------------------
 
 def test_openai_usage_page(settings: Settings) -> None:
@@ -326,7 +392,7 @@ def test_google_billing_csv_other_currency(settings: Settings) -> None:
 def test_aws_cur_bedrock(fixture: str, settings: Settings) -> None:
     result, t = land(FIXTURES / fixture, settings)
     c, u = t["provider_costs"], t["provider_usage"]
-    assert result.records_in == 9  # the EC2 row is not LLM spend
+    assert (result.records_in, result.landed, result.skipped) == (9, 9, 1)  # the EC2 row is not LLM spend
     assert by_day(c, "billed_cost_usd") == {
         date(2025, 6, 1): Decimal("0.02469134") + Decimal("0.002") + Decimal("4.95") + Decimal("4.125") + Decimal("1.65")
         + Decimal("0.825") + Decimal("0.075") + Decimal("0.33"),
@@ -413,7 +479,7 @@ def test_azure_ea_cost_details(settings: Settings) -> None:
 def test_openrouter_activity(settings: Settings) -> None:
     result, t = land(FIXTURES / "openrouter/activity.json", settings)
     c, u = t["provider_costs"], t["provider_usage"]
-    assert result.records_in == 4
+    assert (result.records_in, result.landed) == (4, 4)
     # usage is what OpenRouter bills; BYOK inference is billed by the provider whose key it was.
     assert by_day(c, "billed_cost_usd") == {date(2025, 8, 24): Decimal("1.7495678"), date(2025, 8, 25): Decimal("3")}
     assert set(c["model"]) == {"gpt-4.1", "gemini-2.5-flash", "claude-sonnet-4-5"}

@@ -29,6 +29,7 @@ from pipelines.ingest.formats.billing import (
     USAGE_SUMS,
     first_rule,
     iam_owner,
+    in_scope,
     json_tag_owner,
     nz,
     owner,
@@ -134,7 +135,7 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         | service.fill_null("").str.contains("(?i)bedrock")
         | product_name.fill_null("").str.contains("(?i)bedrock")
     )
-    good = good.filter(is_bedrock)
+    good, skipped = in_scope(good, is_bedrock)
     ut = pl.col("usage_type").str.strip_chars()
     low = ut.str.to_lowercase()
     is_tokens = low.str.contains(TOKEN_USAGE) & pl.col("item_type").fill_null("Usage").is_in(
@@ -188,7 +189,7 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.lit(None, pl.Int64).alias("requests"),
     )
     usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
-    return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine),
+    return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped,
                   extra={"provider_usage": usage})
 
 

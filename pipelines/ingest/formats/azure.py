@@ -24,6 +24,7 @@ from pipelines.ingest.formats.billing import (
     USAGE_DIMS,
     USAGE_SUMS,
     first_rule,
+    in_scope,
     json_tag_owner,
     normalise_text,
     owner,
@@ -91,7 +92,7 @@ class AzureCostDetails(InputFormat):
         what = pl.concat_str(
             [meter, pl.col("meter_category"), pl.col("meter_subcategory"), pl.col("product")], separator=" ", ignore_nulls=True
         )
-        good = good.filter(what.str.contains(LLM_ROWS))
+        good, skipped = in_scope(good, what.str.contains(LLM_ROWS))
         words = meter.str.to_lowercase().str.replace_all(r"[-_]+", " ")
         is_tokens = words.str.contains(r"\btokens?$")
         unit = pl.col("unit").str.strip_chars().str.to_lowercase()
@@ -137,5 +138,5 @@ class AzureCostDetails(InputFormat):
             pl.lit(None, pl.Int64).alias("requests"),
         )
         usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
-        return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine),
+        return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped,
                       extra={"provider_usage": usage})

@@ -126,7 +126,12 @@ class Parsed:
 
     rows: pl.DataFrame
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
-    records_in: int | None = None  # how many records the file held; defaults to rows + quarantined
+    # How many records of the table's kind the file held; defaults to the records landed + quarantined.
+    # A row may hold several records (column ``_n``, e.g. a billing export summed to its facts).
+    records_in: int | None = None
+    # Records read but not about LLM spend or usage (a CUR's EC2 lines, an export's empty-bucket rows):
+    # neither landed nor quarantined, and not part of ``records_in``; reported so nothing vanishes unseen.
+    skipped: int = 0
     # Rows for further tables read from the same records (a CUR's token usage beside its costs):
     # table -> rows, finished, validated and written like ``rows``; counted in ``LandResult.also``.
     extra: dict[str, pl.DataFrame] = field(default_factory=dict)

@@ -54,16 +54,33 @@ def owner(*candidates: tuple[str, pl.Expr]) -> pl.Expr:
 
 
 def to_key_grain(df: pl.DataFrame, dims: list[str], sums: list[str]) -> pl.DataFrame:
-    """Sum rows that share every dimension (one row per billed fact); keep the first record number."""
+    """Sum rows that share every dimension (one row per billed fact); keep the first record number.
+
+    ``_n`` says how many of the file's records each row holds (1 per row unless a reader already
+    summed them), so landing counts records, not rows: records in = landed + quarantined.
+    """
+    if "_n" not in df.columns:
+        df = df.with_columns(pl.lit(1, pl.Int64).alias("_n"))
     if df.is_empty():
         return df
     dims = [d for d in dims if d in df.columns]
     sums = [s for s in sums if s in df.columns]
-    aggs = [pl.col("_record").min()]
+    aggs = [pl.col("_record").min(), pl.col("_n").sum()]
     for s in sums:
         # A sum of nulls stays null (e.g. requests Anthropic does not report).
         aggs.append(pl.when(pl.col(s).is_null().all()).then(None).otherwise(pl.col(s).sum()).alias(s))
     return df.group_by(dims, maintain_order=True).agg(aggs)
+
+
+def records(df: pl.DataFrame) -> int:
+    """How many of the file's records the rows hold (``_n`` each when a reader summed them, else 1)."""
+    return int(df["_n"].sum()) if "_n" in df.columns and df.height else df.height
+
+
+def in_scope(df: pl.DataFrame, keep: pl.Expr) -> tuple[pl.DataFrame, int]:
+    """The rows about LLM spend or usage, and how many records the others held (reported as skipped)."""
+    kept = df.filter(keep)
+    return kept, records(df) - records(kept)
 
 
 def nz(col: str) -> pl.Expr:

@@ -29,6 +29,7 @@ from pipelines.ingest.formats.billing import (
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
+    in_scope,
     nz,
     owner,
     to_key_grain,
@@ -165,8 +166,8 @@ class OpenAIUsageCsv(InputFormat):
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
         good, quarantine = split_errors(csv_records(path, USAGE_COLS))
         # Rows of empty buckets carry only the bucket times: nothing was used, nothing to land.
-        good = good.filter(pl.any_horizontal(pl.col("model_raw", "raw_input", "raw_output", "requests").is_not_null()))
-        return _usage(good, quarantine)
+        good, skipped = in_scope(good, pl.any_horizontal(pl.col("model_raw", "raw_input", "raw_output", "requests").is_not_null()))
+        return _usage(good, quarantine, skipped)
 
 
 class OpenAICostsCsv(InputFormat):
@@ -179,11 +180,11 @@ class OpenAICostsCsv(InputFormat):
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
         good, quarantine = split_errors(csv_records(path, COST_COLS))
-        good = good.filter(pl.col("amount").is_not_null() | pl.col("line_item").is_not_null())
-        return _costs(good, quarantine)
+        good, skipped = in_scope(good, pl.col("amount").is_not_null() | pl.col("line_item").is_not_null())
+        return _costs(good, quarantine, skipped)
 
 
-def _usage(good: pl.DataFrame, quarantine: pl.DataFrame) -> Parsed:
+def _usage(good: pl.DataFrame, quarantine: pl.DataFrame, skipped: int = 0) -> Parsed:
     cached, write = nz("raw_cached"), nz("raw_cache_write")
     rows = good.with_columns(
         pl.lit(PROVIDER).alias("provider"),
@@ -200,7 +201,7 @@ def _usage(good: pl.DataFrame, quarantine: pl.DataFrame) -> Parsed:
         owner(("key", pl.col("api_key_id")), ("project", pl.col("project_id")), ("user", pl.col("user_id"))),
     )
     rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
-    return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))
+    return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped)
 
 
 def _tier(expr: pl.Expr) -> pl.Expr:
@@ -208,7 +209,7 @@ def _tier(expr: pl.Expr) -> pl.Expr:
     return low.replace(SERVICE_TIERS)
 
 
-def _costs(good: pl.DataFrame, quarantine: pl.DataFrame) -> Parsed:
+def _costs(good: pl.DataFrame, quarantine: pl.DataFrame, skipped: int = 0) -> Parsed:
     rows = good.with_columns(parse_line_item(pl.col("line_item"))).with_columns(
         pl.lit(PROVIDER).alias("provider"),
         pl.col("amount").alias("billed_amount"),
@@ -221,7 +222,7 @@ def _costs(good: pl.DataFrame, quarantine: pl.DataFrame) -> Parsed:
         owner(("key", pl.col("api_key_id")), ("project", pl.col("project_id"))),
     )
     rows = to_key_grain(rows, COST_DIMS, COST_SUMS)
-    return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))
+    return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped)
 
 
 def parse_line_item(li: pl.Expr) -> list[pl.Expr]:
