@@ -15,7 +15,7 @@ from email.policy import SMTP
 from pathlib import Path
 
 from pipelines.reporting import mail
-from pipelines.reporting.digest import atomic_write, load_digest, stem, write_files
+from pipelines.reporting.digest import atomic_write, load_digest, render, stem, trend_png, write_files
 from pipelines.settings import Recipient, Settings, secret
 
 
@@ -37,8 +37,10 @@ class Outgoing:
 def prepare(settings: Settings, day: date, weekly: bool, recipient: Recipient | None, to: list[str]) -> Outgoing:
     digest = load_digest(settings, day, weekly, recipient)
     name = stem(day, weekly, recipient)
-    html_path, text_path, html, text = write_files(settings, digest, name)
-    message = mail.build_message(digest.subject, settings.smtp.sender, to, text, html)
+    html_path, text_path, _, text = write_files(settings, digest, name)
+    # The mail's HTML finds the chart by Content-ID: Gmail and Outlook drop data: URIs.
+    html = render(digest, chart_src="cid:trend")
+    message = mail.build_message(digest.subject, settings.smtp.sender, to, text, html, images={"trend": trend_png(digest)})
     eml = settings.outbox / f"{name}.eml"
     atomic_write(eml, message.as_bytes(policy=SMTP))
     return Outgoing(name, to, digest.subject, html_path, text_path, eml, message)

@@ -8,6 +8,7 @@ from the data shows as text).
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +19,7 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pipelines.reporting import savings, sections
+from pipelines.reporting import chart, savings, sections
 from pipelines.reporting.sections import Audience, Period
 from pipelines.settings import REPORTS_DIR, Recipient, Settings
 
@@ -123,8 +124,13 @@ def environment() -> Environment:
     return env
 
 
-def render(digest: Digest, template: str = "digest.html.j2") -> str:
-    return environment().get_template(template).render(d=digest)
+def render(digest: Digest, template: str = "digest.html.j2", chart_src: str | None = None) -> str:
+    """``chart_src`` is where the HTML finds the spend chart: ``cid:trend`` in the e-mail, a data URI in the file."""
+    return environment().get_template(template).render(d=digest, chart_src=chart_src)
+
+
+def trend_png(digest: Digest) -> bytes:
+    return chart.bars_png([t["cost_usd"] for t in digest.trend])
 
 
 def slug(text: str) -> str:
@@ -158,7 +164,8 @@ def write_digest(settings: Settings, day: date, weekly: bool = False, recipient:
 def write_files(settings: Settings, digest: Digest, name: str) -> tuple[Path, Path, str, str]:
     """outbox/<name>.html and .txt, each written whole or not at all; returns the paths and the texts."""
     settings.outbox.mkdir(parents=True, exist_ok=True)
-    html, text = render(digest), render(digest, "digest.txt.j2")
+    png = base64.b64encode(trend_png(digest)).decode("ascii")
+    html, text = render(digest, chart_src=f"data:image/png;base64,{png}"), render(digest, "digest.txt.j2")
     paths = settings.outbox / f"{name}.html", settings.outbox / f"{name}.txt"
     for path, body in zip(paths, (html, text)):
         atomic_write(path, body.encode("utf-8"))

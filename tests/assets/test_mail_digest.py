@@ -93,6 +93,8 @@ def test_nightly_job_mails_the_digest(home, smtp_server):
     con.close()
     assert f"Spent {usd(total)}" in text and usd(total) in html and usd(total) in everyone["Subject"]
     assert "&lt;script&gt;" in html and "<script" not in html
+    chart = next(p for p in everyone.walk() if p.get_content_type() == "image/png")  # inline, by Content-ID
+    assert chart["Content-ID"] == "<trend>" and 'src="cid:trend"' in html
     sally = next(m for to, m in inbox.messages if to == ["sally@example.com"])
     text, html = parts(sally)
     assert f"Spent {usd(sales)}" in text and "Limited to apps sales" in text and "triage" not in html

@@ -6,6 +6,8 @@ import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from email import message_from_bytes
+from email.policy import default
 
 import duckdb
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from pipelines.cli import main
 from pipelines.ingest.land import land_file
 from pipelines.monitoring.build import monitor_day
+from pipelines.reporting.chart import BACKGROUND, BAR, LAST, bars_png
 from pipelines.reporting.digest import load_digest, render, usd, write_digest
 from pipelines.reporting.savings import batch_saving
 from pipelines.settings import Recipient, load_settings
@@ -121,9 +124,26 @@ def test_everything_from_the_data_is_escaped(org):
 def test_renders_for_mail_clients(org):
     html = write_digest(org, DAY).read_text()
     assert "max-width:640px" in html and "<style" not in html and "<link" not in html
-    assert not re.search(r"<img|<svg|javascript:|https?://", html, re.I)
-    assert re.search(r'<td width="\d+%" style="background:#', html)  # table-cell bars
-    assert (org.outbox / f"digest-{DAY}.eml").exists()
+    assert not re.search(r"<svg|javascript:|https?://", html, re.I)
+    # One image, the spend chart, carried in the file itself; every other chart is table-cell bars.
+    assert re.findall(r'<img src="([a-z]+:[^;,"]+)', html) == ["data:image/png"]
+    assert re.search(r'<td width="\d+%" style="background:#', html)
+    eml = message_from_bytes((org.outbox / f"digest-{DAY}.eml").read_bytes(), policy=default)
+    mail_html = eml.get_body(preferencelist=("html",)).get_content()
+    assert re.findall(r'<img src="([^"]+)"', mail_html) == ["cid:trend"]  # Gmail and Outlook drop data: URIs
+    png = next(p for p in eml.walk() if p.get_content_type() == "image/png")
+    assert png["Content-ID"] == "<trend>" and png.get_content().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_chart_is_a_valid_png_with_a_bar_per_day():
+    import zlib
+
+    png = bars_png([Decimal(1), Decimal(0), Decimal(3)], width=30, height=10)
+    assert png[12:16] == b"IHDR" and int.from_bytes(png[16:20]) == 30 and int.from_bytes(png[20:24]) == 10
+    rows = zlib.decompress(png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8])
+    pixel = lambda x, y: rows[y * 91 + 1 + 3 * x : y * 91 + 4 + 3 * x]  # noqa: E731 - 1 filter byte + 30 RGB pixels a row
+    assert pixel(25, 1) == bytes(LAST) and pixel(25, 0) == bytes(BACKGROUND) and pixel(5, 8) == bytes(BAR)  # the largest, last bar is full height
+    assert pixel(15, 8) != bytes(BAR) and pixel(5, 0) != bytes(BAR)  # the zero day has no bar; day 1 is a third
 
 
 def test_a_recipient_limited_to_an_app_sees_only_it(org):
