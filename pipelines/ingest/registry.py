@@ -16,6 +16,10 @@ from pipelines.ingest.formats.google import GoogleBillingCsv, GoogleBillingJsonl
 from pipelines.ingest.formats.aws import AwsCurCsv, AwsCurParquet, BedrockInvocationUsage
 from pipelines.ingest.formats.azure import AzureCostDetails
 from pipelines.ingest.formats.openrouter import OpenRouterActivity
+from pipelines.ingest.formats.otel import OtelGenAISpans
+from pipelines.ingest.formats.litellm import LiteLLMSpendLogs
+from pipelines.ingest.formats.langfuse import LangfuseObservations
+from pipelines.ingest.formats.bedrock import BedrockInvocationCalls
 
 FORMATS: list[InputFormat] = [
     OpenAIUsagePage(),
@@ -32,8 +36,13 @@ FORMATS: list[InputFormat] = [
     OpenRouterActivity(),
     CanonicalOutcomes(),
     CanonicalCalls(),
-    # Invocation logs are call logs first; as provider usage they are landed by name.
+    OtelGenAISpans(),
+    LiteLLMSpendLogs(),
+    LangfuseObservations(),
+    # Bedrock invocation logs: detected as provider usage (as before); as call logs they are landed
+    # by name (fmt="bedrock_invocation_calls"), which is never reached by detection.
     BedrockInvocationUsage(),
+    BedrockInvocationCalls(),
 ]
 
 

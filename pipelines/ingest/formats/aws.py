@@ -224,8 +224,8 @@ LOG_SUMS = ["input_token_count", "cache_read_input_token_count", "cache_write_in
 class BedrockInvocationUsage(InputFormat):
     """Bedrock invocation logs as provider usage (daily per model × principal).
 
-    The same logs are also call logs; when both formats are registered, detection picks the
-    call-log one and this one is used by name (``--format bedrock_invocation_usage``).
+    The same logs are also call logs (``bedrock.BedrockInvocationCalls``): detection picks this
+    one; the call-log reading is chosen by name (``--format bedrock_invocation_calls``).
     """
 
     name = "bedrock_invocation_usage"

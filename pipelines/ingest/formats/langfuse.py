@@ -1,0 +1,175 @@
+"""Langfuse observations from its public API (``GET /api/public/observations``): the generations.
+
+JSON lines of observations, a JSON array, or the API's paged envelope ``{"data": [...], "meta":
+{page, limit, totalItems, totalPages}}`` (one page per file or one per line). Only observations of
+type ``GENERATION`` or ``EMBEDDING`` are model calls; spans and events are ignored and not counted.
+
+``usageDetails`` splits usage by type, and ``input`` there is the *uncached* input: Langfuse's
+integrations subtract the cached and cache-creation parts (``input_cached_tokens``,
+``input_cache_read``, ``input_cache_creation``, ``input_cache_creation_5m``/``_1h``) and the
+reasoning part of the output (``output_reasoning_tokens``), so the canonical input and output add
+them back. ``costDetails`` (decimal strings or numbers) is Langfuse's own estimate: kept as
+``reported_cost_usd``. ``promptName`` + ``promptVersion`` make the prompt version
+(``summarise@v7``). ``input`` and ``output`` (prompt and completion text) are never read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.ingest.attributes import (
+    AttributeMapping,
+    Params,
+    bigint_sql,
+    first_record,
+    input_tokens_sql,
+    json_list_sql,
+    json_object_sql,
+    json_records_sql,
+    latency_sql,
+    member_sql,
+    money_sql,
+    prompt_version_sql,
+    provider_sql,
+    run_sql,
+    status_sql,
+    timestamp_sql,
+)
+from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+
+CALL_TYPES = ["GENERATION", "EMBEDDING"]
+# usageDetails keys, most specific first.
+CACHE_READ = ["input_cache_read", "input_cached_tokens", "cache_read_input_tokens"]
+CACHE_WRITE = ["input_cache_creation", "cache_creation_input_tokens"]
+REASONING = ["output_reasoning_tokens", "output_reasoning", "reasoning_tokens"]
+# Metadata keys naming the provider (Langfuse has no provider field of its own).
+PROVIDER_KEYS = ["provider", "gen_ai.provider.name", "gen_ai.system", "ls_provider", "custom_llm_provider"]
+
+
+class LangfuseObservations(InputFormat):
+    name = "langfuse_observations"
+    table = "calls"
+    description = "Langfuse observations (public API; generations), JSON lines, array or paged envelope"
+
+    def sniff(self, sample: Sample) -> bool:
+        first = first_record(sample)
+        return {"id", "traceId", "type", "startTime"} <= first.keys() and bool(
+            {"usageDetails", "usage", "costDetails", "model"} & first.keys()
+        )
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        mapping = AttributeMapping.from_settings(ctx.settings)
+        params = Params(path=str(path), call_types=CALL_TYPES)
+
+        def top(key: str) -> str:
+            return f"nullif(trim({member_sql('j', key, params)}), '')"
+
+        def ud(keys: list[str]) -> str:
+            return bigint_sql("coalesce(" + ", ".join(member_sql("ud", k, params) for k in keys) + ")")
+
+        def lookup(key: str) -> str:
+            return (
+                f"coalesce({member_sql('meta', key, params)}, {member_sql('meta_attrs', key, params)}, "
+                f"{member_sql('meta_resource', key, params)}, {member_sql('j', key, params)})"
+            )
+
+        native = {
+            "user_id": (top("userId"),),
+            "session_id": (top("sessionId"),),
+            "prompt_version": (prompt_version_sql(top("promptName"), top("promptVersion")),),
+        }
+        dims = {
+            f: mapping.sql(f, lookup, params, tags="tags", native=native.get(f, ()))
+            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id",
+                      "provider_request_id")
+        }
+        w5, w1 = ud(["input_cache_creation_5m"]), ud(["input_cache_creation_1h"])
+        cached = ud(CACHE_READ)
+        write = f"coalesce({ud(CACHE_WRITE)}, case when {w5} is not null or {w1} is not null then coalesce({w5}, 0) + coalesce({w1}, 0) end)"
+        reasoning = ud(REASONING)
+        legacy_in = bigint_sql(f"coalesce(json_extract_string(j, '$.usage.input'), {top('promptTokens')})")
+        legacy_out = bigint_sql(f"coalesce(json_extract_string(j, '$.usage.output'), {top('completionTokens')})")
+        provider_raw = "coalesce(" + ", ".join(lookup(k) for k in PROVIDER_KEYS) + ")"
+        cost = money_sql(f"coalesce(json_extract_string(j, '$.costDetails.total'), {top('calculatedTotalCost')})")
+        sql = f"""
+            with records as ({json_records_sql(path)}),
+            generations as (
+                select _record, j from records
+                where j is null or list_contains($call_types, upper(j->>'type'))
+            ),
+            unpacked as (
+                select
+                    _record,
+                    j,
+                    {json_object_sql("j->'metadata'")} as meta,
+                    {json_object_sql("j->'usageDetails'")} as ud,
+                    {json_list_sql("j->'tags'")} as tags,
+                    {timestamp_sql(top('startTime'))} as started,
+                    {timestamp_sql(top('endTime'))} as ended
+                from generations
+            ),
+            tokens as (
+                select
+                    *,
+                    meta->'attributes' as meta_attrs,
+                    meta->'resourceAttributes' as meta_resource,
+                    -- usageDetails' input and output exclude the cache and reasoning parts: add them back.
+                    case when ud is not null
+                        then coalesce({ud(['input'])}, 0) + coalesce({cached}, 0) + coalesce({write}, 0)
+                        else {input_tokens_sql(legacy_in, '0', '0')} end as _input,
+                    case when ud is not null
+                        then coalesce({ud(['output'])}, 0) + coalesce({reasoning}, 0)
+                        else coalesce({legacy_out}, 0) end as _output
+                from unpacked
+            ),
+            mapped as (
+                select
+                    _record,
+                    coalesce({dims['call_id']}, {top('id')}) as call_id,
+                    started as occurred_at,
+                    {provider_sql(provider_raw, top('model'), params)} as provider,
+                    {top('model')} as model_raw,
+                    {dims['app']} as app,
+                    {dims['feature']} as feature,
+                    {dims['user_id']} as user_id,
+                    {dims['tenant_id']} as tenant_id,
+                    {dims['session_id']} as session_id,
+                    {dims['prompt_version']} as prompt_version,
+                    _input as input_tokens,
+                    coalesce({cached}, 0) as cached_input_tokens,
+                    coalesce({write}, 0) as cache_write_tokens,
+                    least(coalesce({w1}, 0), coalesce({write}, 0)) as cache_write_1h_tokens,
+                    _output as output_tokens,
+                    coalesce({reasoning}, 0) as reasoning_tokens,
+                    false as is_batch,
+                    {status_sql(f"upper({top('level')}) = 'ERROR'", top('statusMessage'))} as status,
+                    1 as attempt,
+                    {latency_sql('started', 'ended')} as latency_ms,
+                    false as response_cache_hit,
+                    {dims['provider_request_id']} as provider_request_id,
+                    {cost} as reported_cost_usd,
+                    j is null as _unreadable,
+                    {top('id')} as _id,
+                    {top('startTime')} as _start_text
+                from tokens
+            )
+            select
+                * exclude (_unreadable, _id, _start_text),
+                case
+                    when _unreadable then '$'
+                    when _id is null then 'id'
+                    when occurred_at is null then 'startTime'
+                    when model_raw is null then 'model'
+                end as _error_field,
+                case
+                    when _unreadable then 'not valid JSON'
+                    when _id is null then 'observation without id'
+                    when occurred_at is null then 'missing or not a timestamp: ' || coalesce(left(_start_text, 40), 'null')
+                    when model_raw is null then 'generation without model'
+                end as _error_reason,
+                -- Quarantine names the observation, never its input or output.
+                case when _id is not null then json_object('id', _id)::varchar end as raw
+            from mapped
+        """
+        good, quarantine = split_errors(run_sql(path, sql, params))
+        return Parsed(rows=good, quarantine=quarantine)

@@ -1,0 +1,182 @@
+"""LiteLLM proxy spend logs: the ``LiteLLM_SpendLogs`` table exported as CSV or JSON.
+
+One row per request through the proxy: ``request_id`` (the provider's response id on success),
+``startTime``/``endTime`` (no time zone: UTC), ``model``, ``model_group``, ``custom_llm_provider``,
+``prompt_tokens`` (includes cache reads and writes: LiteLLM counts the OpenAI way),
+``completion_tokens`` (includes reasoning), ``spend`` (LiteLLM's own estimate, kept as
+``reported_cost_usd``), ``metadata`` (JSON, as text in CSV: ``additional_usage_values`` with the
+cache and reasoning details, ``spend_logs_metadata`` with what the app attached, ``status`` and
+``error_information`` on failures), ``request_tags``, ``end_user``, ``session_id``, ``status``,
+``cache_hit``. ``cache_hit`` is LiteLLM's own *response* cache (no provider call): it becomes
+``response_cache_hit``, never prompt caching. ``messages`` and ``response`` are never read.
+
+CSV is recognised by a header with ``request_id``, ``spend`` and ``startTime``; JSON (lines, an
+array, or a ``{"data": [...]}`` page) by a first record with the same keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines.ingest.attributes import (
+    MAX_LINE_BYTES,
+    AttributeMapping,
+    Params,
+    bigint_sql,
+    bool_sql,
+    first_record,
+    input_tokens_sql,
+    json_list_sql,
+    json_object_sql,
+    json_records_sql,
+    latency_sql,
+    member_sql,
+    money_sql,
+    output_tokens_sql,
+    provider_sql,
+    run_sql,
+    status_sql,
+    timestamp_sql,
+)
+from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+
+KEYS = {"request_id", "spend", "starttime"}
+
+CSV_RECORDS = f"""
+    select row_number() over () as _record, to_json(t)::json as j
+    from read_csv($path, all_varchar = true, header = true, max_line_size = {MAX_LINE_BYTES}) as t
+"""
+
+# Where the cache and reasoning details sit in metadata.additional_usage_values, most specific first.
+CACHE_READ = ["$.cache_read_input_tokens", "$.prompt_tokens_details.cached_tokens"]
+CACHE_WRITE = ["$.cache_creation_input_tokens"]
+CACHE_WRITE_1H = ["$.cache_creation_token_details.ephemeral_1h_input_tokens", "$.cache_creation.ephemeral_1h_input_tokens"]
+REASONING = ["$.completion_tokens_details.reasoning_tokens", "$.reasoning_tokens"]
+
+
+class LiteLLMSpendLogs(InputFormat):
+    name = "litellm_spend_logs"
+    table = "calls"
+    description = "LiteLLM proxy LiteLLM_SpendLogs export (CSV or JSON)"
+
+    def sniff(self, sample: Sample) -> bool:
+        header = {h.lower() for h in sample.csv_header}
+        if header:
+            return KEYS <= header
+        return KEYS <= {k.lower() for k in first_record(sample)}
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        mapping = AttributeMapping.from_settings(ctx.settings)
+        params = Params(path=str(path))
+        records = CSV_RECORDS if _is_csv(path) else json_records_sql(path)
+
+        def top(key: str) -> str:
+            return f"nullif(trim({member_sql('j', key, params)}), '')"
+
+        def usage(paths: list[str]) -> str:
+            return bigint_sql("coalesce(" + ", ".join(f"json_extract_string(usage, {params.add(p)})" for p in paths) + ")")
+
+        def lookup(key: str) -> str:
+            return f"coalesce({member_sql('slm', key, params)}, {member_sql('meta', key, params)}, {member_sql('j', key, params)})"
+
+        tags = "list_concat(coalesce(request_tags, []), coalesce(meta_tags, []))"
+        dims = {
+            f: mapping.sql(f, lookup, params, tags=tags, native=NATIVE.get(f, ()))
+            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id")
+        }
+        clp = top("custom_llm_provider")
+        model = (
+            f"(case when starts_with(coalesce({top('model')}, ''), {clp} || '/') "
+            f"then substr({top('model')}, length({clp}) + 2) else coalesce({top('model')}, {top('model_group')}) end)"
+        )
+        cached, write, write_1h = usage(CACHE_READ), usage(CACHE_WRITE), usage(CACHE_WRITE_1H)
+        reasoning = usage(REASONING)
+        prompt, completion = bigint_sql(top("prompt_tokens")), bigint_sql(top("completion_tokens"))
+        status_text = f"lower(coalesce({top('status')}, json_extract_string(meta, '$.status')))"
+        error = "concat_ws(' ', " + ", ".join(
+            f"json_extract_string(meta, '$.error_information.{k}')" for k in ("error_code", "error_class", "error_message")
+        ) + ")"
+        sql = f"""
+            with records as ({records}),
+            parsed as (
+                select
+                    _record,
+                    j,
+                    {json_object_sql("j->'metadata'")} as meta,
+                    {json_list_sql("j->'request_tags'")} as request_tags
+                from records
+            ),
+            unpacked as (
+                select
+                    *,
+                    meta->'spend_logs_metadata' as slm,
+                    meta->'additional_usage_values' as usage,
+                    {json_list_sql("meta->'tags'")} as meta_tags,
+                    {timestamp_sql(top('startTime'))} as started,
+                    {timestamp_sql(top('endTime'))} as ended
+                from parsed
+            ),
+            mapped as (
+                select
+                    _record,
+                    coalesce({dims['call_id']}, {top('request_id')}) as call_id,
+                    started as occurred_at,
+                    {provider_sql(clp, model, params)} as provider,
+                    nullif(trim({model}), '') as model_raw,
+                    {dims['app']} as app,
+                    {dims['feature']} as feature,
+                    {dims['user_id']} as user_id,
+                    {dims['tenant_id']} as tenant_id,
+                    {dims['session_id']} as session_id,
+                    {dims['prompt_version']} as prompt_version,
+                    {input_tokens_sql(prompt, cached, write)} as input_tokens,
+                    coalesce({cached}, 0) as cached_input_tokens,
+                    coalesce({write}, 0) as cache_write_tokens,
+                    least(coalesce({write_1h}, 0), coalesce({write}, 0)) as cache_write_1h_tokens,
+                    {output_tokens_sql(completion, reasoning)} as output_tokens,
+                    coalesce({reasoning}, 0) as reasoning_tokens,
+                    false as is_batch,
+                    {status_sql(f"{status_text} in ('failure', 'failed', 'error')", error)} as status,
+                    1 as attempt,
+                    {latency_sql('started', 'ended')} as latency_ms,
+                    {bool_sql(top('cache_hit'))} as response_cache_hit,
+                    {top('request_id')} as provider_request_id,
+                    {money_sql(top('spend'))} as reported_cost_usd,
+                    j is null as _unreadable,
+                    {top('startTime')} as _start_text,
+                    {top('request_id')} as _request_id
+                from unpacked
+            )
+            select
+                * exclude (_unreadable, _start_text, _request_id),
+                case
+                    when _unreadable then '$'
+                    when _request_id is null then 'request_id'
+                    when occurred_at is null then 'startTime'
+                    when model_raw is null then 'model'
+                end as _error_field,
+                case
+                    when _unreadable then 'not valid JSON'
+                    when _request_id is null then 'missing request_id'
+                    when occurred_at is null then 'missing or not a timestamp: ' || coalesce(left(_start_text, 40), 'null')
+                    when model_raw is null then 'no model or model_group'
+                end as _error_reason,
+                -- Quarantine names the request, never its messages or response.
+                case when _request_id is not null then json_object('request_id', _request_id)::varchar end as raw
+            from mapped
+        """
+        good, quarantine = split_errors(run_sql(path, sql, params))
+        return Parsed(rows=good, quarantine=quarantine)
+
+
+# LiteLLM's own fields for a canonical field, after the configured keys and before the conventions.
+NATIVE = {
+    "user_id": ("nullif(trim(j->>'end_user'), '')", "nullif(trim(meta->>'user_api_key_end_user_id'), '')"),
+    "session_id": ("nullif(trim(j->>'session_id'), '')",),
+}
+
+
+def _is_csv(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(4096).decode("utf-8-sig", errors="replace").lstrip()
+    return not head.startswith(("{", "["))
