@@ -46,15 +46,25 @@ class InputError(ValueError):
 def read_error(path: Path | str, error: Exception) -> InputError:
     """A reader's exception on a malformed file as an InputError: the file, the record DuckDB names, a plain reason."""
     text = str(error)
-    where = re.search(r"(?:on Line|in record/value):? (\d+)", text)
+    where = re.search(r"(?:on Line|in record/value|in line):? (\d+)", text)
+    # DuckDB's CSV errors: "CSV Error on Line: N", "Original Line: <the line>", then what is wrong.
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and not ln.startswith("Original Line:")]
+    record = int(where.group(1)) if where else None
     if isinstance(error, UnicodeDecodeError) or "Invalid unicode" in text or "not utf-8" in text:
         reason = "not valid UTF-8 text (wrong encoding? export the file as UTF-8)"
     elif "Malformed JSON" in text:
-        detail = text.rsplit(":", 1)[-1].strip().rstrip(".")
+        detail = lines[0].rsplit(":", 1)[-1].strip().rstrip(".")
         reason = f"not valid JSON: {detail}" + (" (the file looks truncated)" if "end of data" in detail else "")
+    elif size := re.search(r"Maximum line size of (\d+) bytes exceeded", text):
+        # The line number DuckDB gives here comes from its sniffer (often 1), not the long line: left out.
+        record = None
+        reason = f"a line is longer than the reader's limit of {int(size.group(1)):,} bytes"
     else:
-        reason = text.splitlines()[0].replace("Invalid Input Error: ", "").replace("Conversion Error: ", "")
-    return InputError(path, reason, record=int(where.group(1)) if where else None)
+        first = lines[0] if lines else type(error).__name__
+        if "CSV Error on Line" in first and len(lines) > 1:
+            first = lines[1]
+        reason = first.replace("Invalid Input Error: ", "").replace("Conversion Error: ", "")
+    return InputError(path, reason, record=record)
 
 
 @dataclass
@@ -170,14 +180,13 @@ class Field:
 MAX_LINE_BYTES = 256 * 1024 * 1024
 
 
-def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
-    """Read a JSON-lines file with DuckDB, one typed column per field, vectorised.
+def records_sql(source: str, fields: list[Field]) -> str:
+    """SQL picking typed ``fields`` out of the JSON records of ``source`` (columns ``_record``, ``raw``,
+    ``_readable``: null, or why the record could not be read).
 
-    Every line keeps its number (``_record``). A line that is not JSON, or whose
-    field does not convert to its type, or lacks a required field, gets
-    ``_error_field``/``_error_reason`` instead of being dropped; the caller
-    quarantines those. Field paths and types are code constants; the file path
-    is bound as a parameter.
+    One column per field and ``_raw_<field>`` text, plus ``_error_field``/``_error_reason`` for records to
+    quarantine (feed the result to ``split_errors``): not JSON, not an object, a required field missing, a
+    value that does not convert to its type.
     """
     paths = ", ".join(_sql_str(f.path) for f in fields)
     typed = ",\n".join(
@@ -199,7 +208,7 @@ def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
         f"case when _err is not null then {c} end as {c}" for c in ["raw", *(f"_raw_{f.name}" for f in fields)]
     )
     sql = f"""
-        with lines as ({{lines}}),
+        with lines as ({source}),
         parsed as (
             select _record, raw, _readable, json_valid(raw) as _ok,
                    case when json_valid(raw) then json_extract_string(raw, [{paths}]) end as _v
@@ -219,6 +228,19 @@ def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
                nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
         from checked
     """
+    return sql
+
+
+def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
+    """Read a JSON-lines file with DuckDB, one typed column per field, vectorised.
+
+    Every line keeps its number (``_record``). A line that is not JSON, or whose
+    field does not convert to its type, or lacks a required field, gets
+    ``_error_field``/``_error_reason`` instead of being dropped; the caller
+    quarantines those. Field paths and types are code constants; the file path
+    is bound as a parameter.
+    """
+    sql = records_sql("{lines}", fields)
     params = {"path": str(path)}
     try:
         # Numbering the lines is sequential; parsing them is not: number them into a table first, so the

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.formats.base import MAX_LINE_BYTES, Field, InputError, _sql_str
+from pipelines.ingest.formats.base import MAX_LINE_BYTES, Field, InputError, _sql_str, read_error, records_sql
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
@@ -51,36 +51,10 @@ PAGE_RESULTS_SQL = """
 
 
 def json_fields(con: duckdb.DuckDBPyConnection, source_sql: str, fields: list[Field], params: dict) -> pl.DataFrame:
-    """Typed columns picked from ``raw`` JSON records of ``source_sql`` (columns ``_record``, ``raw``).
-
-    Same output as :func:`pipelines.ingest.formats.base.jsonl_records`: one column per field,
-    ``_raw_<field>`` text, and ``_error_field``/``_error_reason`` for records to quarantine
-    (feed it to ``split_errors``).
-    """
-    paths = ", ".join(_sql_str(f.path) for f in fields)
-    typed = ",\n".join(
-        f"try_cast(_v[{i + 1}] as {f.type}) as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields)
-    )
-    checks = []
-    for f in fields:
-        if f.required:
-            checks.append(f"when _raw_{f.name} is null then {_sql_str(f.name)} || '|missing required field'")
-        if f.type != "VARCHAR":
-            checks.append(
-                f"when _raw_{f.name} is not null and {f.name} is null then "
-                f"{_sql_str(f.name)} || '|not a valid {f.type.lower()}: ' || left(_raw_{f.name}, 80)"
-            )
-    check_sql = " ".join(checks) or "when false then null"
-    sql = f"""
-        with src as ({source_sql}),
-        parsed as (select _record, raw, json_extract_string(raw, [{paths}]) as _v from src),
-        typed as (select _record, raw, {typed} from parsed),
-        checked as (select *, case {check_sql} end as _err from typed)
-        select * exclude (_err), split_part(_err, '|', 1) as _error_field,
-               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
-        from checked
-    """
-    return con.sql(sql, params=params).pl()
+    """Typed columns picked from ``raw`` JSON records of ``source_sql`` (columns ``_record``, ``raw``): the same
+    reader as :func:`pipelines.ingest.formats.base.jsonl_records`, over records instead of lines."""
+    source = f"select _record, raw, null::varchar as _readable from ({source_sql})"
+    return con.sql(records_sql(source, fields), params=params).pl()
 
 
 def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
@@ -88,13 +62,10 @@ def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
     try:
         return json_fields(con, PAGE_RESULTS_SQL, fields, {"path": str(path)})
     except duckdb.Error as e:
-        raise InputError(path, "not readable as JSON pages: " + _first_line(e)) from None
+        error = read_error(path, e)
+        raise InputError(path, "not readable as JSON pages: " + error.reason, error.record) from None
     finally:
         con.close()
-
-
-def _first_line(e: Exception) -> str:
-    return str(e).strip().split("\n", 1)[0]
 
 
 # ---- tabular exports (CSV, Parquet) ------------------------------------------------------------
@@ -244,7 +215,7 @@ def csv_records(path: Path, cols: list[Col], read_opts: str = "", sums: list[str
         source = f"select row_number() over () as _record, __COLUMNS__ from {reader}"
         return typed_records(con, source, header, cols, {"path": str(path)}, sums)
     except (ValueError, duckdb.Error) as e:
-        raise InputError(path, _first_line(e)) from None
+        raise read_error(path, e) from None
     finally:
         con.close()
 
@@ -262,7 +233,7 @@ def parquet_records(path: Path, cols: list[Col], sums: list[str] | None = None) 
         source = "select row_number() over () as _record, __COLUMNS__ from read_parquet($path)"
         return typed_records(con, source, header, cols, {"path": str(path)}, sums, as_text)
     except (ValueError, duckdb.Error) as e:
-        raise InputError(path, _first_line(e)) from None
+        raise read_error(path, e) from None
     finally:
         con.close()
 
@@ -306,7 +277,7 @@ def jsonl_records(
         source = f"select * exclude (_v) from ({source})"
         return typed_records(con, source, names + ["_source_error", "_source_raw"], cols, {"path": str(path)}, sums)
     except (ValueError, duckdb.Error) as e:
-        raise InputError(path, _first_line(e)) from None
+        raise read_error(path, e) from None
     finally:
         con.close()
 
