@@ -14,6 +14,22 @@ owners as (
     select * from dim_owners
 ),
 
+-- An owner the provider lines name more specifically than the group (a GCP team label inside a project, an
+-- API key inside a workspace) maps the group to an app when tokenbooks.yaml maps that owner, and only one app.
+line_owner_apps as (
+    select
+        groups.day,
+        groups.provider,
+        groups.model,
+        groups.owner,
+        case when count(distinct owners.app) = 1 then min(owners.app) end as app,
+        case when count(distinct owners.team) = 1 then min(owners.team) end as team,
+    from groups
+    cross join unnest(groups.line_owners) as line(line_owner)
+    join owners on owners.owner = line.line_owner
+    group by all
+),
+
 final as (
     select
         groups.day,
@@ -21,8 +37,8 @@ final as (
         groups.model,
         groups.owner,
         case when groups.owner = '*' then groups.provider_owners else groups.owner end as unattributed_owner,
-        coalesce(owners.app, owner_by_list.app) as owner_app,
-        coalesce(owners.team, owner_by_list.team) as owner_team,
+        coalesce(owners.app, owner_by_list.app, line_owner_apps.app) as owner_app,
+        coalesce(owners.team, owner_by_list.team, line_owner_apps.team) as owner_team,
         groups.billed_cost_usd,
         groups.list_cost_usd,
         groups.provider_list_cost_usd,
@@ -34,13 +50,18 @@ final as (
         groups.unbilled_calls,
         case when groups.billed_cost_usd > 0
              then round(coalesce(attributed.attributed_cost_usd, 0) / groups.billed_cost_usd, 6) end as coverage,
+        -- Tokens are compared only where the provider's usage export is in; without it, the bill is compared
+        -- with the logged calls' list cost.
         case
             when groups.billed_cost_usd > 0 and groups.logged_calls = 0 then 'no_call_logs'
-            when groups.provider_tokens > groups.logged_tokens * 1.005 then 'billed_not_logged'
-            when groups.logged_tokens > groups.provider_tokens * 1.005 and groups.has_bill then 'logged_not_billed'
+            when groups.has_usage and groups.provider_tokens > groups.logged_tokens * 1.005 then 'billed_not_logged'
+            when groups.has_usage and groups.logged_tokens > groups.provider_tokens * 1.005 and groups.has_bill
+                then 'logged_not_billed'
             when not groups.has_bill and groups.logged_calls > 0 then 'no_bill_yet'
-            when groups.provider_list_cost_usd > 0
-                 and abs(groups.billed_cost_usd - groups.provider_list_cost_usd) > 0.01 * groups.provider_list_cost_usd
+            when not groups.has_usage and groups.billed_cost_usd > groups.list_cost_usd * 1.01 then 'billed_not_logged'
+            when coalesce(groups.provider_list_cost_usd, groups.list_cost_usd) > 0
+                 and abs(groups.billed_cost_usd - coalesce(groups.provider_list_cost_usd, groups.list_cost_usd))
+                     > 0.01 * coalesce(groups.provider_list_cost_usd, groups.list_cost_usd)
                 then 'price_difference'
             else 'matched'
         end as gap_reason,
@@ -53,6 +74,11 @@ final as (
         and attributed.owner = groups.owner
     left join owners on owners.owner = groups.owner
     left join owners as owner_by_list on owner_by_list.owner = groups.provider_owners
+    left join line_owner_apps
+        on line_owner_apps.day = groups.day
+        and line_owner_apps.provider = groups.provider
+        and line_owner_apps.model = groups.model
+        and line_owner_apps.owner = groups.owner
 )
 
 select * from final

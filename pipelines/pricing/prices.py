@@ -55,9 +55,11 @@ def price_table(pairs: pl.DataFrame, days: list[date], settings: Settings) -> pl
 
 
 def _price_row(provider: str, model: str, day: date, is_batch: bool, overrides: list[dict[str, Any]]) -> tuple:
-    base = list_prices(provider, model, day, is_batch)
-    source, priced_as, threshold, prices = ("unknown", None, None, {}) if base is None else base
     override = _override_for(provider, model, day, overrides)
+    # A configured batch discount applies to the standard price, not on top of the library's batch price.
+    own_batch = is_batch and override is not None and "batch_discount_pct" in override
+    base = list_prices(provider, model, day, is_batch and not own_batch)
+    source, priced_as, threshold, prices = ("unknown", None, None, {}) if base is None else base
     if override is not None:
         prices, source = _apply_override(prices, override, is_batch), "override"
         if not prices.get("input"):
@@ -84,7 +86,8 @@ def list_prices(provider: str, model: str, day: date, is_batch: bool):
     if found is None:
         return None
     prov, info = found
-    mp = info.get_prices(when, {"processing": "batch"} if is_batch else None)
+    mp = info.get_prices(when, BATCH if is_batch else None)
+    scale = _batch_scale(prov.id, info, when) if is_batch else None
     prices: dict[str, Decimal] = {}
     threshold = None
     for key, (attr, fallback) in PRICE_KEYS.items():
@@ -104,7 +107,47 @@ def list_prices(provider: str, model: str, day: date, is_batch: bool):
         return None
     if prices.get("output") is None:  # embedding models: input only
         prices["output"] = prices["lc_output"] = Decimal(0)
+    if scale is not None:
+        prices = {k: (v * scale[k.removeprefix("lc_")] if v is not None else None) for k, v in prices.items()}
     return "genai-prices", f"{prov.id}/{info.id}", threshold, prices
+
+
+BATCH = {"processing": "batch"}
+# Batch APIs bill half the standard price (OpenAI, Anthropic, Gemini/Vertex, Bedrock, Azure global batch).
+# Used only for a day the price library has no batch price for; tokenbooks.yaml's `batch_discount_pct` wins.
+DEFAULT_BATCH_DISCOUNT = {"openai": Decimal("0.5"), "anthropic": Decimal("0.5"), "google": Decimal("0.5"),
+                          "aws": Decimal("0.5"), "azure": Decimal("0.5")}
+
+
+def _batch_scale(provider_id: str, info, when: datetime) -> dict[str, Decimal] | None:
+    """Per price key, what to multiply the day's standard price by for batch usage, when the library has no
+    batch price on that day (None when it has, or when the provider has no batch discount).
+
+    genai-prices dates its batch prices from when it started tracking them; batch usage before that
+    date was discounted all the same. The model's own batch/standard ratios (at the first date the
+    library knows them) are used, else the provider's usual batch discount; never a batch price of $0.
+    """
+    variants = [v for v in (info.price_variants or ()) if v.when == BATCH]
+    if any(v.constraint is None or v.constraint.active(when) for v in variants):
+        return None  # the library prices batch on this day
+    for v in variants:
+        start = getattr(v.constraint, "start_date", None)
+        if start is None:
+            continue
+        at = datetime.combine(start, time(12), tzinfo=timezone.utc)
+        standard, batch = info.get_prices(at), info.get_prices(at, BATCH)
+        ratios = {}
+        for key, (attr, fallback) in PRICE_KEYS.items():
+            s, b = _base(getattr(standard, attr, None)), _base(getattr(batch, attr, None))
+            ratios[key] = b / s if s and b is not None and 0 < b <= s else ratios.get(fallback or "input")
+        if ratios.get("input") is not None and ratios["input"] < 1:
+            return {k: r if r is not None else ratios["input"] for k, r in ratios.items()}
+    default = DEFAULT_BATCH_DISCOUNT.get(provider_id)
+    return {k: default for k in PRICE_KEYS} if default is not None else None
+
+
+def _base(price) -> Decimal | None:
+    return price.base if isinstance(price, TieredPrices) else price
 
 
 def _override_for(provider: str, model: str, day: date, overrides: list[dict[str, Any]]) -> dict[str, Any] | None:

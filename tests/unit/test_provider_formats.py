@@ -528,3 +528,31 @@ def test_one_canonical_name_per_model(raw: str, canonical: str) -> None:
 def test_aliases_from_config_win() -> None:
     catalog = ModelCatalog(aliases={"my-finetune-v3": "gpt-4o-mini"})
     assert catalog.canonical("My-Finetune-V3") == "gpt-4o-mini"
+
+
+# ---- days are UTC whatever the timestamp style ------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text, day",
+    [
+        ("1730505599", date(2024, 11, 1)),  # unix seconds (OpenAI buckets)
+        ("1730505600", date(2024, 11, 2)),
+        ("2025-08-01T00:00:00Z", date(2025, 8, 1)),  # RFC 3339 (Anthropic)
+        ("2025-06-01T23:30:00-02:00", date(2025, 6, 2)),  # RFC 3339 with an offset: the UTC day
+        ("2025-06-02T01:00:00+05:30", date(2025, 6, 1)),
+        ("2025-06-01 23:00:00 UTC", date(2025, 6, 1)),  # GCP billing export
+        ("2025-06-01T00:00:00.000Z", date(2025, 6, 1)),  # CUR 2.0
+        ("06/01/2025", date(2025, 6, 1)),  # Azure MM/DD/YYYY
+        ("06/01/2025 00:00:00", date(2025, 6, 1)),
+        ("2025-06-01", date(2025, 6, 1)),  # Azure MCA, OpenRouter
+    ],
+)
+def test_days_are_utc_whatever_the_timestamp_style(text: str, day: date, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.ingest.formats.readers import DAY, connect
+
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: a reader that used local time would be a day off
+    con = connect()
+    try:
+        assert con.execute(f"select {DAY.format(v='$t')}", {"t": text}).fetchone()[0] == day
+    finally:
+        con.close()
