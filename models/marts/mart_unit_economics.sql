@@ -54,6 +54,7 @@ final as (
         (per_feature.cost_usd / nullif(outcome_counts.outcomes, 0))::decimal(38, 12) as cost_per_outcome_usd,
         round((per_feature.prompt_cache_hits + per_feature.response_cache_hits) / nullif(per_feature.requests, 0), 6)
             as cache_hit_rate,
+        per_feature.prompt_cache_hits + per_feature.response_cache_hits as cache_hits,
         (
             per_feature.prompt_cache_savings_usd
             + coalesce(
