@@ -249,3 +249,21 @@ def test_batch_is_discounted_on_days_before_the_price_library_tracked_batch_pric
     for key in ("input", "cached_input", "cache_write_5m", "cache_write_1h", "output"):
         assert sonnet_batch[f"{key}_usd_per_mtok"] == sonnet[f"{key}_usd_per_mtok"] / 2, key
         assert sonnet_batch[f"{key}_usd_per_mtok"] > 0
+
+
+def test_whatif_cli_and_mart_reprice_a_feature(warehouse, home, capsys):
+    """Feature "answer" (m1 + p1 on gpt-4.1: 2M in + 200k out = $5.60 at list) on gpt-4o-mini: 2M × 0.15 + 200k × 0.60
+    = $0.42, a saving of $5.18; through gpt-4.1's batch API: 2M × 1 + 200k × 4 = $2.80."""
+    from pipelines.cli import main
+
+    con, _ = warehouse
+    assert main(["--home", str(home.home), "whatif", "--feature", "answer", "--model", "openai/gpt-4o-mini",
+                 "--from", DAY, "--to", DAY]) == 0
+    out = capsys.readouterr().out
+    assert "$5.60" in out and "on openai/gpt-4o-mini: $0.42" in out and "saves $5.18 (92.5 %)" in out
+    assert main(["--home", str(home.home), "whatif", "--feature", "answer", "--model", "openai/gpt-4.1", "--batch"]) == 0
+    assert "saves $2.80 (50.0 %)" in capsys.readouterr().out
+    scenarios = dict(con.execute(
+        "select scenario, saving_usd from mart_whatif where feature = 'answer' and scenario in "
+        "('model:openai/gpt-4o-mini', 'batch')").fetchall())
+    assert scenarios == {"model:openai/gpt-4o-mini": D("5.18"), "batch": D("2.80")}
