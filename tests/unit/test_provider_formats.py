@@ -556,3 +556,19 @@ def test_days_are_utc_whatever_the_timestamp_style(text: str, day: date, monkeyp
         assert con.execute(f"select {DAY.format(v='$t')}", {"t": text}).fetchone()[0] == day
     finally:
         con.close()
+
+
+def test_openrouter_activity_pulled_per_key_keeps_the_key_as_owner(settings: Settings, tmp_path: Path) -> None:
+    """/api/v1/activity filtered by api_key_hash (or an org member's user_id): the filter on each item is the owner."""
+    item = {"date": "2025-08-24", "model": "openai/gpt-4.1", "model_permaslug": "openai/gpt-4.1-2025-04-14",
+            "endpoint_id": "e1", "provider_name": "OpenAI", "usage": 0.5, "byok_usage_inference": 0, "requests": 5,
+            "prompt_tokens": 50, "completion_tokens": 125, "reasoning_tokens": 25}
+    path = tmp_path / "activity.jsonl"
+    path.write_text(json.dumps(dict(item, api_key_hash="abc123")) + "\n"
+                    + json.dumps(dict(item, userId="user_9", usage=0.25)) + "\n")
+    result, t = land(path, settings)
+    c = t["provider_costs"]
+    assert dict(c.select("owner", "billed_cost_usd").iter_rows()) == {"key:abc123": Decimal("0.5"),
+                                                                      "user:user_9": Decimal("0.25")}
+    assert set(t["provider_usage"]["owner"]) == {"key:abc123", "user:user_9"}
+    assert c.filter(pl.col("owner") == "key:abc123")["api_key_id"].to_list() == ["abc123"]

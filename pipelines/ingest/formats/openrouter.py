@@ -7,6 +7,10 @@ on the user's own provider key: billed by that provider, so not part of this bil
 ``requests``, ``prompt_tokens``, ``completion_tokens`` and ``reasoning_tokens`` (part of the
 completion). A file is one response, an array of responses, or JSON lines of items or responses.
 Lands as costs (``usage``) with the token usage beside them.
+
+The items name no owner. The endpoint filters by key (``api_key_hash``) or org member (``user_id``);
+an export pulled per key or member may carry that filter on each item (``api_key_hash`` /
+``apiKeyHash``, ``user_id`` / ``userId``), and it becomes the owner (``key:<hash>``, ``user:<id>``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pipelines.ingest.formats.billing import (
     USAGE_DIMS,
     USAGE_SUMS,
     nz,
+    owner,
     to_key_grain,
 )
 from pipelines.ingest.formats.readers import (
@@ -57,6 +62,10 @@ FIELDS = [
     Field("prompt_tokens", "$.prompt_tokens", "BIGINT"),
     Field("completion_tokens", "$.completion_tokens", "BIGINT"),
     Field("reasoning_tokens", "$.reasoning_tokens", "BIGINT"),
+    Field("api_key_hash", "$.api_key_hash"),
+    Field("api_key_hash_camel", "$.apiKeyHash"),
+    Field("member_id", "$.user_id"),
+    Field("member_id_camel", "$.userId"),
 ]
 _KEYS = {"model", "usage", "prompt_tokens", "completion_tokens"}
 
@@ -81,14 +90,16 @@ class OpenRouterActivity(InputFormat):
         finally:
             con.close()
         model_raw = pl.col("model")
+        key = pl.coalesce(pl.col("api_key_hash"), pl.col("api_key_hash_camel"))
+        member = pl.coalesce(pl.col("member_id"), pl.col("member_id_camel"))
         rows = good.with_columns(
             pl.lit(PROVIDER).alias("provider"),
             model_raw.alias("model_raw"),
             pl.lit(False).alias("is_batch"),
             pl.lit(None, pl.String).alias("project_id"),
             pl.lit(None, pl.String).alias("workspace_id"),
-            pl.lit(None, pl.String).alias("api_key_id"),
-            pl.lit(None, pl.String).alias("owner"),
+            key.alias("api_key_id"),
+            owner(("key", key), ("user", member)),
         )
         costs = to_key_grain(
             rows.with_columns(
