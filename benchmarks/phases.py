@@ -247,6 +247,25 @@ def profile_build(args: dict[str, Any]) -> dict[str, Any]:
     return {"timings": timings}
 
 
+@phase
+def land_export(args: dict[str, Any]) -> dict[str, Any]:
+    """Land one provider export with land_file (benchmarks/exports.py)."""
+    settings = _settings(args["home"])
+    from pipelines.ingest.land import land_file
+
+    started = time.perf_counter()
+    r = land_file(Path(args["path"]), settings)
+    if r.error:
+        raise RuntimeError(r.error)
+    rows = 0
+    for table in [r.table, *r.also]:
+        import polars as pl
+
+        rows += sum(pl.scan_parquet(p).select(pl.len()).collect().item() for p in (settings.lake / table).rglob("*.parquet"))
+    return {"format": r.format, "records_in": r.records_in, "landed": r.landed, "quarantined": r.quarantined,
+            "skipped": r.skipped, "also": r.also, "rows_written": rows, "seconds": round(time.perf_counter() - started, 3)}
+
+
 def main(argv: list[str]) -> int:
     name, args_file, result_file = argv[1], Path(argv[2]), Path(argv[3])
     args = json.loads(args_file.read_text())
