@@ -79,6 +79,8 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
             prior.update(path=str(path), already_landed=True)
             prior.pop("sha256", None)
             return LandResult(**{k: v for k, v in prior.items() if k in LandResult.__dataclass_fields__})
+        if path.stat().st_size == 0:  # also when the format is named: nothing to land is not a success
+            raise InputError(path, "file is empty (0 bytes)")
         form = detect(path, fmt)
         result.format, result.table = form.name, form.table
         ctx = ParseContext(settings=settings)
