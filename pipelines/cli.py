@@ -120,7 +120,7 @@ def cmd_whatif(args, settings: Settings) -> int:
         end = args.to_day or con.execute("select max(day) from fct_llm_calls").fetchone()[0] or date.today()
         start = args.from_day or end - timedelta(days=29)
         try:
-            result = reprice(con, args.feature, provider, model, args.batch, start, end)
+            result = reprice(con, args.feature, provider, model, args.batch, start, end, cache=args.cache)
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -267,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--feature", required=True)
     p.add_argument("--model", required=True, help="provider/model, e.g. anthropic/claude-haiku-4-5")
     p.add_argument("--batch", action="store_true", help="at the batch API's prices")
+    p.add_argument("--cache", action="store_true",
+                   help="with prompt caching: calls that missed the cache read as much of their input as the hits did")
     p.add_argument("--from", dest="from_day", type=_day)
     p.add_argument("--to", dest="to_day", type=_day)
     p.set_defaults(func=cmd_whatif)

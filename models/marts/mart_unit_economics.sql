@@ -1,7 +1,8 @@
 -- mart_unit_economics: one row per day × app × feature: what a unit of product use and of product value costs.
 -- cache_savings_usd = prompt-cache reads at full input price minus what they cost, plus app response-cache hits
--- valued at the feature's average cost per billed call that day. waste_usd = cost of calls that failed or were
--- retries of a failed attempt.
+-- valued at the feature's average cost per billed call that day. waste_usd = what the calls that failed (and so
+-- were retried or lost) cost: a successful retry is the work itself, not waste, so counting it too would double
+-- the waste of every failure that was retried.
 with calls as (
     select * from fct_llm_calls
 ),
@@ -27,7 +28,7 @@ per_feature as (
         sum(cache_savings_usd)::decimal(38, 12) as prompt_cache_savings_usd,
         count(*) filter (where response_cache_hit) as response_cache_hits,
         count(*) filter (where cache_status = 'hit') as prompt_cache_hits,
-        sum(cost_usd) filter (where status <> 'ok' or attempt > 1)::decimal(38, 12) as waste_usd,
+        sum(cost_usd) filter (where status <> 'ok')::decimal(38, 12) as waste_usd,
         sum(input_tokens) as input_tokens,
         sum(output_tokens) as output_tokens,
     from calls

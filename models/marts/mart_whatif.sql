@@ -1,6 +1,10 @@
 -- mart_whatif: one row per day × app × feature × scenario: the feature's real usage that day re-priced on
--- another model (scenario 'model:<provider>/<model>') or through the batch API (scenario 'batch'),
--- against what the same usage cost at list price. Evidence before tiering a feature down.
+-- another model (scenario 'model:<provider>/<model>'), through the batch API ('batch'), or with prompt caching
+-- ('cache'), against what the same usage cost at list price. Evidence before tiering a feature down.
+--
+-- 'cache' prices the calls that read no cache as if the same share of their uncached input were read from the
+-- cache as the feature's cache-hitting calls read that day (the share of a prompt that is a stable prefix); a
+-- feature with no cache hits that day has no 'cache' row, since nothing says how much of its prompt would cache.
 with usage as (
     select
         day,
@@ -13,11 +17,15 @@ with usage as (
         sum(cache_write_tokens - cache_write_1h_tokens) as cache_write_5m_tokens,
         sum(cache_write_1h_tokens) as cache_write_1h_tokens,
         sum(output_tokens) as output_tokens,
+        sum(input_tokens - cached_input_tokens - cache_write_tokens) filter (where cached_input_tokens = 0)
+            as uncached_input_tokens_of_misses,
+        sum(cached_input_tokens) / nullif(sum(input_tokens) filter (where cached_input_tokens > 0), 0)
+            as cacheable_share,
         count(*) as requests,
         sum(list_cost_usd)::decimal(38, 12) as list_cost_usd,
     from int_calls_priced
     where not is_unbilled and is_priced
-    group by all
+    group by day, app, feature, provider, model
 ),
 
 alternatives as (
@@ -25,14 +33,30 @@ alternatives as (
 ),
 
 scenarios as (
-    select usage.*, 'model:' || alternatives.provider || '/' || alternatives.model as scenario,
-           alternatives.provider as target_provider, alternatives.model as target_model, false as target_batch,
+    select
+        usage.day, usage.app, usage.feature, usage.requests, usage.list_cost_usd,
+        'model:' || alternatives.provider || '/' || alternatives.model as scenario,
+        alternatives.provider as target_provider, alternatives.model as target_model, false as target_batch,
+        usage.uncached_input_tokens, usage.cached_input_tokens, usage.cache_write_5m_tokens,
+        usage.cache_write_1h_tokens, usage.output_tokens,
     from usage
     cross join alternatives
     where not (alternatives.provider = usage.provider and alternatives.model = usage.model)
     union all
-    select usage.*, 'batch' as scenario, usage.provider, usage.model, true
+    select
+        day, app, feature, requests, list_cost_usd, 'batch', provider, model, true,
+        uncached_input_tokens, cached_input_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens,
     from usage
+    union all
+    select
+        day, app, feature, requests, list_cost_usd, 'cache', provider, model, false,
+        uncached_input_tokens - moved, cached_input_tokens + moved, cache_write_5m_tokens, cache_write_1h_tokens,
+        output_tokens,
+    from (
+        select *, round(coalesce(uncached_input_tokens_of_misses, 0) * cacheable_share)::hugeint as moved
+        from usage
+        where cacheable_share is not null
+    )
 ),
 
 priced as (

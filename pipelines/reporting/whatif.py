@@ -27,6 +27,11 @@ USAGE_SQL = """
         sum(cache_write_tokens - cache_write_1h_tokens)::bigint as cache_write_5m_tokens,
         sum(cache_write_1h_tokens)::bigint as cache_write_1h_tokens,
         sum(output_tokens)::bigint as output_tokens,
+        -- with caching: calls that read no cache read the share of their input the day's cache hits read
+        coalesce(round(
+            sum(input_tokens - cached_input_tokens - cache_write_tokens) filter (where cached_input_tokens = 0)
+            * sum(cached_input_tokens) / nullif(sum(input_tokens) filter (where cached_input_tokens > 0), 0)
+        ), 0)::bigint as cacheable_tokens,
         sum(list_cost_usd) as list_cost_usd,
         sum(cost_usd) as cost_usd,
         string_agg(distinct provider || '/' || model, ', ') as models,
@@ -60,8 +65,11 @@ class WhatIf:
 
 
 def reprice(
-    con: duckdb.DuckDBPyConnection, feature: str, provider: str, model: str, batch: bool, start: date, end: date
+    con: duckdb.DuckDBPyConnection, feature: str, provider: str, model: str, batch: bool, start: date, end: date,
+    cache: bool = False,
 ) -> WhatIf:
+    """The feature's billed calls in [start, end] on provider/model (through batch, and/or with prompt caching:
+    the calls that read no cache read as much of their input from it as that day's cache hits did)."""
     usage = frame(con, USAGE_SQL, {"feature": feature, "start": start, "end": end})
     total = Decimal(0)
     for row in usage.iter_rows(named=True):
@@ -69,9 +77,10 @@ def reprice(
         if found is None:
             raise ValueError(f"no list price known for {provider}/{model}; add it to price_overrides")
         p = found[3]
+        moved = row["cacheable_tokens"] if cache else 0
         total += (
-            row["uncached_input_tokens"] * p["input"]
-            + row["cached_input_tokens"] * p["cached_input"]
+            (row["uncached_input_tokens"] - moved) * p["input"]
+            + (row["cached_input_tokens"] + moved) * p["cached_input"]
             + row["cache_write_5m_tokens"] * p["cache_write_5m"]
             + row["cache_write_1h_tokens"] * p["cache_write_1h"]
             + row["output_tokens"] * p["output"]
@@ -79,7 +88,7 @@ def reprice(
     models = sorted({m for ms in usage["models"].drop_nulls() for m in ms.split(", ")}) if usage.height else []
     return WhatIf(
         feature=feature,
-        target=f"{provider}/{model}" + (" (batch)" if batch else ""),
+        target=f"{provider}/{model}" + (" (batch)" if batch else "") + (" (with prompt caching)" if cache else ""),
         days=usage.height,
         requests=int(usage["requests"].sum() or 0),
         current_models=", ".join(models),

@@ -6,14 +6,14 @@ cost is its list cost. Feature support-bot/triage:
 Wednesday 2026-11-11
 - u1 user A: 1M in (500k cached) + 100k out = 0.075 + 0.0375 + 0.06 = $0.1725; the cache read saved 500k × 0.075/M = $0.0375
 - u2 user B: 1M in + 100k out, failed (status error) = $0.21 (billed all the same: waste)
-- u3 user B: the retry (attempt 2) = $0.21 (waste)
+- u3 user B: its successful retry (attempt 2) = $0.21 (the work itself, not waste)
 - u4 user C: served from the app's response cache: not billed, $0
 Billed that day: 2.5M uncached × 0.15 + 500k × 0.075 + 300k × 0.60 = 0.375 + 0.0375 + 0.18 = $0.5925.
 Outcomes: two tickets resolved (one tied to u1, one to the feature).
 
 requests 4, active users 3, cost $0.5925, per 1k requests $148.125, per active user $0.1975, per outcome $0.29625,
 cache hit rate 2/4 (u1's prompt-cache read, u4's response-cache hit), cache savings = 0.0375 + one response-cache
-hit at the feature's average billed call (0.5925 / 3 = 0.1975) = $0.235, waste $0.42.
+hit at the feature's average billed call (0.5925 / 3 = 0.1975) = $0.235, waste $0.21 (the failed call).
 
 Thursday 2026-11-12: u5 user A again, 1M in + 100k out = $0.21, billed $0.21, no outcome.
 ISO week 2026-W46: requests 5, active users 3 (A counted once), cost $0.8025, 2 outcomes, cache hits 2 of 5.
@@ -101,7 +101,7 @@ def test_unit_economics_daily_and_by_iso_week(home, tmp_path):
         "from mart_unit_economics where day = $d and app = 'support-bot' and feature = 'triage'",
         {"d": date.fromisoformat(d1)},
     ).fetchall()
-    assert daily == [(4, 3, D("0.5925"), D("148.125"), D("0.1975"), 2, D("0.29625"), 2, 0.5, D("0.235"), D("0.42"))]
+    assert daily == [(4, 3, D("0.5925"), D("148.125"), D("0.1975"), 2, D("0.29625"), 2, 0.5, D("0.235"), D("0.21"))]
     assert con.execute("select call_id, attributed_cost_usd from fct_llm_calls where day = $d order by call_id",
                        {"d": date.fromisoformat(d1)}).fetchall() == [
         ("u1", D("0.1725")), ("u2", D("0.21")), ("u3", D("0.21")), ("u4", D("0"))]
@@ -112,7 +112,17 @@ def test_unit_economics_daily_and_by_iso_week(home, tmp_path):
         "from mart_unit_economics_weekly where feature = 'triage'"
     ).fetchall()
     assert weekly == [("2026-W46", date(2026, 11, 9), 5, 3, D("0.8025"), D("160.5"), D("0.2675"), 2, D("0.40125"), 0.4,
-                       D("0.235"), D("0.42"))]
+                       D("0.235"), D("0.21"))]
+    # What-if prompt caching: u1 read half its input from the cache; the billed misses u2 and u3 (2M uncached input)
+    # would read as much: 1M moves to the cache-read rate. 1.5M × 0.15 + 1.5M × 0.075 + 300k × 0.60 = $0.5175.
+    cache = con.execute("select day, requests, current_list_cost_usd, whatif_cost_usd, saving_usd from mart_whatif "
+                        "where feature = 'triage' and scenario = 'cache'").fetchall()
+    assert cache == [(date(2026, 11, 11), 3, D("0.5925"), D("0.5175"), D("0.075"))]  # day 2 had no cache hits: no row
+    from pipelines.reporting.whatif import reprice
+
+    day1 = date.fromisoformat(d1)
+    cli = reprice(con, "triage", "openai", "gpt-4o-mini", False, day1, day1, cache=True)
+    assert (cli.requests, cli.current_list_usd, cli.whatif_usd, cli.saving_usd) == (3, D("0.5925"), D("0.5175"), D("0.075"))
     types = dict(con.execute("select column_name, column_type from (describe mart_unit_economics_weekly)").fetchall())
     assert all(types[c] == "DECIMAL(38,12)" for c in types if c.endswith("_usd"))
     con.close()
