@@ -86,3 +86,38 @@ def test_the_nightly_job_runs_every_check():
     assert all(spec.partitions_def == daily for spec in CHECK_SPECS)
     blocking = {spec.key.name for spec in CHECK_SPECS if spec.blocking}
     assert "matches_contract" in blocking and "reconciles_to_bill" in blocking and "usage_matches_costs" not in blocking
+
+
+def materialized(instance, key: str) -> bool:
+    return instance.get_latest_materialization_event(dg.AssetKey(key)) is not None
+
+
+def test_the_nightly_job_stops_before_monitoring_and_the_digest_on_a_broken_day(home, tmp_path):
+    """The real downstream (drift_events, budget_status, digest) through build_days, as the CLI and schedule run it."""
+    from pipelines.warehouse.run import build_days
+
+    (home.home / "tokenbooks.yaml").write_text("model_tiers:\n  gpt-4o-mini: premium\n")  # breaks fct_llm_calls' contract
+    broken = load_settings(home=home.home)
+    day = DAYS[0]
+    land_all(broken, write_day(tmp_path / "in", day))
+    instance = dg.DagsterInstance.ephemeral()
+
+    run = build_days(broken, day, day, dagster_instance=instance)
+
+    assert not run.success
+    assert materialized(instance, "fct_llm_calls")  # the build ran and its checks failed...
+    records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    evals = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    failed = {(e.asset_key.to_user_string(), e.check_name, e.partition) for e in evals if not e.passed}
+    assert ("fct_llm_calls", "matches_contract", day.isoformat()) in failed
+    for key in ("drift_events", "budget_status", "digest"):  # ...so nothing downstream ran
+        assert not materialized(instance, key), key
+    assert not list(broken.outbox.glob("digest-*"))
+
+    # Fixed config, same day: the run goes through to the digest.
+    (home.home / "tokenbooks.yaml").write_text("")
+    fixed = load_settings(home=home.home)
+    assert build_days(fixed, day, day, dagster_instance=instance).success
+    for key in ("drift_events", "budget_status", "digest"):
+        assert materialized(instance, key), key
+    assert list(fixed.outbox.glob(f"digest-{day}*"))
