@@ -274,7 +274,7 @@ def lines_sql(numbered: bool = True) -> str:
         f"read_csv($path, columns={{'raw': 'VARCHAR'}}, header=false, delim=chr(30), quote='', "
         f"escape='', auto_detect=false, max_line_size={MAX_LINE_BYTES}, buffer_size={MAX_LINE_BYTES})"
     )
-    return f"{read} with ordinality as lines(raw, _record)" if numbered else read
+    return f"{read} with ordinality as lines(raw, _record)" if numbered else read.replace(f", buffer_size={MAX_LINE_BYTES}", "")
 
 
 def json_records_sql(path: Path) -> str:

@@ -17,6 +17,7 @@ import json
 import re
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from pipelines.ingest.attributes import (
@@ -32,7 +33,7 @@ from pipelines.ingest.attributes import (
     provider_sql,
     status_sql,
 )
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample
+from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, read_error
 
 _VALUE = {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR"}
 _ATTRIBUTES = [{"key": "VARCHAR", "value": _VALUE}]
@@ -131,76 +132,58 @@ class OtelGenAISpans(InputFormat):
         model = f"nullif(trim(coalesce({a('gen_ai.response.model')}, {a('gen_ai.request.model')})), '')"
         provider_raw = f"coalesce({a('gen_ai.provider.name')}, {a('gen_ai.system')})"
         op = f"lower({a('gen_ai.operation.name')})"
+        entries = (
+            "(x.key, coalesce(x.value.stringValue, x.value.intValue, x.value.doubleValue, x.value.boolValue)) "
+            f"for x in coalesce({{}}, []) if list_contains({keys}, x.key)"
+        )
         sql = f"""
             with docs as (
-                select raw, try(from_json(raw, $schema)) as doc from {lines_sql(numbered=False)}
+                select _record, raw, try(from_json(raw, $schema)) as doc
+                from tb_otlp_lines where _record between $first and $last
             ),
-            lined as (
-                -- Each line opens with a header row (a null resource, is_line): the result keeps file order,
-                -- so line numbers are a running count of headers and no order-keeping operator serialises
-                -- the parse. Every unnest takes a plain column: an expression inside unnest() is evaluated
-                -- again for each output chunk.
+            bad_lines as (
                 select
+                    _record,
                     case
-                        when raw is null or trim(raw) = '' then null
-                        when doc is null and not json_valid(raw) then 'not valid JSON'
-                        when doc.resourceSpans is null then 'not an OTLP TracesData object (no resourceSpans)'
-                    end as line_error,
-                    [null] || list_filter(coalesce(doc.resourceSpans, []), lambda r: r is not null) as rss
+                        when not json_valid(raw) then 'not valid JSON'
+                        when doc is null then 'not an OTLP TracesData object (a value of the wrong type)'
+                        else 'not an OTLP TracesData object (no resourceSpans)'
+                    end as line_error
                 from docs
+                where doc is null or doc.resourceSpans is null
             ),
             resources as (
-                select line_error, unnest(rss) as rs from lined
-            ),
-            scoped as (
-                select
-                    rs is null as is_line,
-                    line_error,
-                    map_from_entries([
-                        (x.key, coalesce(x.value.stringValue, x.value.intValue, x.value.doubleValue, x.value.boolValue))
-                        for x in coalesce(rs.resource.attributes, []) if list_contains({keys}, x.key)
-                    ]) as ra,
-                    if(rs is null, [null], rs.scopeSpans) as sss
-                from resources
+                select _record, unnest(doc.resourceSpans) as rs from docs where doc.resourceSpans is not null
             ),
             scopes as (
-                select is_line, line_error, ra, unnest(sss) as ss from scoped
+                -- Only the attributes a call row may need are kept, per resource and per span.
+                select _record, map_from_entries([{entries.format('rs.resource.attributes')}]) as ra,
+                       unnest(rs.scopeSpans) as ss
+                from resources where rs is not null
             ),
-            spans as (
-                -- Attributes are filtered per span before unnesting: list functions on an unnested list
-                -- would walk the whole line's attributes once per span.
+            spans as materialized (
+                -- Materialized: list functions on the spans of an unnested list would walk the whole
+                -- line's attributes for every span (quadratic); copied, each span holds only its own.
+                select _record, ra, unnest(ss.spans) as s from scopes where ss is not null
+            ),
+            attributed as materialized (
+                -- Materialized: else the optimiser inlines the attribute maps into every lookup of them.
                 select
-                    is_line,
-                    line_error,
+                    _record,
                     ra,
-                    if(is_line, [null], [
-                        {{
-                            'trace_id': s.traceId,
-                            'span_id': s.spanId,
-                            'span_name': s.name,
-                            'start_ns': try_cast(s.startTimeUnixNano as bigint),
-                            'end_ns': try_cast(s.endTimeUnixNano as bigint),
-                            'status_code': s.status.code,
-                            'status_message': s.status.message,
-                            'sa': map_from_entries([
-                                (x.key, coalesce(x.value.stringValue, x.value.intValue, x.value.doubleValue, x.value.boolValue))
-                                for x in coalesce(s.attributes, []) if list_contains({keys}, x.key)
-                            ])
-                        }}
-                        for s in coalesce(ss.spans, [])
-                    ]) as sps
-                from scopes
-            ),
-            spans_unnested as (
-                -- A plain column: the list is built once per scope, not once per output chunk of the unnest.
-                select is_line, line_error, ra, unnest(sps) as sp from spans
-            ),
-            attributed as (
-                select is_line, line_error, ra, unnest(sp) from spans_unnested
+                    s.traceId as trace_id,
+                    s.spanId as span_id,
+                    s.name as span_name,
+                    try_cast(s.startTimeUnixNano as bigint) as start_ns,
+                    try_cast(s.endTimeUnixNano as bigint) as end_ns,
+                    s.status.code as status_code,
+                    s.status.message as status_message,
+                    map_from_entries([{entries.format('s.attributes')}]) as sa
+                from spans where s is not null
             ),
             calls as (
                 select * from attributed
-                where is_line or case
+                where case
                     when list_contains({not_calls}, {op}) then false
                     when {op} is not null then true
                     else {provider_raw} is not null
@@ -209,7 +192,7 @@ class OtelGenAISpans(InputFormat):
             ),
             mapped as (
                 select
-                    is_line,
+                    _record,
                     coalesce({dims['call_id']}, nullif(span_id, ''), {dims['provider_request_id']}) as call_id,
                     case when start_ns > 0 then make_timestamp(start_ns // 1000)::timestamptz end as occurred_at,
                     {provider_sql(provider_raw, model, params)} as provider,
@@ -236,26 +219,59 @@ class OtelGenAISpans(InputFormat):
                     {bool_sql(extra_attr('response_cache_hit'))} as response_cache_hit,
                     {dims['provider_request_id']} as provider_request_id,
                     trace_id,
-                    span_name,
-                    line_error
+                    span_name
                 from calls
             )
             select
                 *,
                 case
-                    when is_line then '$'
                     when occurred_at is null then 'startTimeUnixNano'
                     when model_raw is null then 'gen_ai.request.model'
                     when call_id is null then 'spanId'
-                end as _error_field
+                end as _error_field,
+                null as line_error
             from mapped
+            union all by name
+            select _record, '$' as _error_field, line_error from bad_lines
         """
         con = connect()
         try:
-            rows = con.sql(sql, params=params).pl()
+            # Numbering lines is sequential; parsing them is not: number them into a table first so the
+            # JSON work runs on every core.
+            con.execute(f"create temp table tb_otlp_lines as select row_number() over () as _record, raw "
+                        f"from {lines_sql(numbered=False)} where trim(raw) <> ''", {"path": str(path)})
+            del params["path"]
+            batches = _batches(con) or [(1, 0)]  # a file of blank lines still gets its (empty) typed frame
+            rows = pl.concat(
+                [con.sql(sql, params={**params, "first": first, "last": last}).pl() for first, last in batches],
+                how="vertical_relaxed",
+            )
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as e:
+            raise read_error(path, e) from None
         finally:
             con.close()
         return _split(rows)
+
+
+# Lines are parsed this many bytes of text at a time: the parsed spans take several times their
+# text in memory, so a 256 MB piece is not held parsed all at once.
+BATCH_BYTES = 32 * 1024 * 1024
+
+
+def _batches(con) -> list[tuple[int, int]]:
+    """Consecutive line ranges of about BATCH_BYTES of text each (a longer line is a batch alone)."""
+    sizes = con.execute("select _record, length(raw) from tb_otlp_lines order by _record").fetchall()
+    out, first, size = [], None, 0
+    for record, n in sizes:
+        if first is None:
+            first = record
+        size += n
+        if size >= BATCH_BYTES:
+            out.append((first, record))
+            first, size = None, 0
+    if first is not None:
+        out.append((first, sizes[-1][0]))
+    return out
 
 
 _REASONS = {
@@ -266,27 +282,26 @@ _REASONS = {
 
 
 def _split(rows: pl.DataFrame) -> Parsed:
-    rows = rows.with_columns(pl.col("is_line").cum_sum().cast(pl.Int64).alias("_record"))
-    lines = rows.filter(pl.col("is_line"))
-    spans = rows.filter(~pl.col("is_line"))
+    is_line = pl.col("_error_field") == "$"
+    bad_lines = rows.filter(is_line)
+    spans = rows.filter(~is_line | pl.col("_error_field").is_null())
     bad_spans = spans.filter(pl.col("_error_field").is_not_null())
     # Quarantine names the span, never its attributes: they may hold prompt text.
     quarantine = pl.concat(
         [
-            lines.filter(pl.col("line_error").is_not_null()).select(
-                pl.col("_record").alias("record"),
+            bad_lines.select(
+                pl.col("_record").cast(pl.Int64).alias("record"),
                 pl.lit("$").alias("field"),
                 pl.col("line_error").alias("reason"),
                 pl.lit(None, pl.String).alias("raw"),
             ),
             bad_spans.select(
-                pl.col("_record").alias("record"),
+                pl.col("_record").cast(pl.Int64).alias("record"),
                 pl.col("_error_field").alias("field"),
                 pl.col("_error_field").replace_strict(_REASONS, default=None, return_dtype=pl.String).alias("reason"),
                 pl.struct(traceId="trace_id", spanId="call_id", name="span_name").struct.json_encode().alias("raw"),
             ),
         ]
     )
-    good = spans.filter(pl.col("_error_field").is_null()).drop("_error_field", "trace_id", "span_name", "line_error", "is_line")
-    records_in = spans.height + lines.filter(pl.col("line_error").is_not_null()).height
-    return Parsed(rows=good, quarantine=quarantine, records_in=records_in)
+    good = spans.filter(pl.col("_error_field").is_null()).drop("_error_field", "trace_id", "span_name", "line_error")
+    return Parsed(rows=good, quarantine=quarantine, records_in=spans.height + bad_lines.height)
