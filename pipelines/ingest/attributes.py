@@ -396,8 +396,6 @@ def member_sql(obj: str, key: str, params: Params) -> str:
 
 def run_sql(path: Path, sql: str, params: dict):
     """Run a parser's query on its own UTC connection; a reader choking on the file is an InputError."""
-    import polars as pl  # noqa: F401 - the result is a Polars frame
-
     from pipelines.ingest.formats.base import read_error
 
     con = connect()

@@ -7,7 +7,6 @@ LiteLLM row. Expected in fct_llm_calls: six calls, each field from the source th
 """
 
 import json
-from decimal import Decimal
 
 import dagster as dg
 import duckdb
@@ -148,4 +147,33 @@ def test_three_sources_with_gaps_make_one_row_per_call(home, tmp_path):
         "or provider_request_id like '0b6f%'"
     ).fetchall()
     assert r7 == [("call-7", "litellm_spend_logs,otel_genai_spans", "rate_limited", 0)]
+    con.close()
+
+
+def test_the_sample_logged_twice_is_counted_once(home, tmp_path):
+    """The sample organisation's canonical log and its OTLP spans of the same calls: one row per call."""
+    from pipelines.sample import SampleSpec, generate
+
+    spec = SampleSpec(days=1, calls_per_day=300, seed=5, log_formats=("canonical", "otlp"), providers_exports=False,
+                      seasonality=False)
+    generate(tmp_path / "sample", spec)
+    day = spec.first_day.isoformat()
+    for name in (f"calls-{day}.jsonl", f"otlp-{day}.jsonl"):
+        result = land_file(tmp_path / "sample" / "app-logs" / name, home)
+        assert (result.error, result.landed, result.quarantined) == (None, 300, 0)
+    assert dg.materialize(
+        [warehouse_day], partition_key=day, resources={"tokenbooks": TokenbooksResource(home=str(home.home))},
+    ).success
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    merged = con.execute(
+        "select count(*), min(source_count), sum(input_tokens), sum(output_tokens), count(*) filter (where status <> 'ok'), "
+        "count(*) filter (where provider_request_id is null) from fct_llm_calls"
+    ).fetchone()
+    canonical = con.execute(
+        "select count(*), 2, sum(input_tokens), sum(output_tokens), count(*) filter (where status <> 'ok'), "
+        "count(*) filter (where provider_request_id is null) from read_json_auto($p)",
+        {"p": str(tmp_path / "sample" / "app-logs" / f"calls-{day}.jsonl")},
+    ).fetchone()
+    assert merged == canonical
+    assert merged[5] > 0  # calls without a response id (cache hits, failures) merged by the app's call id
     con.close()

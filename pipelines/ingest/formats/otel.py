@@ -238,8 +238,8 @@ class OtelGenAISpans(InputFormat):
         try:
             # Numbering lines is sequential; parsing them is not: number them into a table first so the
             # JSON work runs on every core.
-            con.execute(f"create temp table tb_otlp_lines as select row_number() over () as _record, raw "
-                        f"from {lines_sql(numbered=False)} where trim(raw) <> ''", {"path": str(path)})
+            con.execute(f"create temp table tb_otlp_lines as select * from (select row_number() over () as _record, "
+                        f"raw from {lines_sql(numbered=False)}) where trim(raw) <> ''", {"path": str(path)})
             del params["path"]
             batches = _batches(con) or [(1, 0)]  # a file of blank lines still gets its (empty) typed frame
             rows = pl.concat(
