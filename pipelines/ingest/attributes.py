@@ -30,6 +30,10 @@ from pipelines.settings import ConfigError, Settings
 
 FIELDS = ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id", "provider_request_id")
 
+# Keys of the same ``attributes:`` section read elsewhere: ``team`` names provider tags that own
+# unattributed spend (``formats/billing.py``); call logs have no team field.
+OTHER_SECTION_KEYS = ("team",)
+
 # Conventions, in priority order. OTel semantic conventions first, then plain names and tags.
 DEFAULT_KEYS: dict[str, list[str]] = {
     "app": ["service.name", "app", "app.name", "tag:app"],
@@ -67,13 +71,13 @@ class AttributeMapping:
     @classmethod
     def from_settings(cls, settings: Settings) -> "AttributeMapping":
         mapping = settings.attribute_mapping
-        unknown = sorted(set(mapping) - set(FIELDS))
+        unknown = sorted(set(mapping) - set(FIELDS) - set(OTHER_SECTION_KEYS))
         if unknown:
             raise ConfigError(
                 f"{settings.config_path}: attributes: unknown field(s) {', '.join(unknown)}; "
-                f"mappable fields are {', '.join(FIELDS)}"
+                f"mappable fields are {', '.join(FIELDS + OTHER_SECTION_KEYS)}"
             )
-        return cls(configured={k: [str(x) for x in v if x is not None] for k, v in mapping.items()})
+        return cls(configured={k: [str(x) for x in v if x is not None] for k, v in mapping.items() if k in FIELDS})
 
     def keys(self, name: str) -> list[str]:
         out = list(self.configured.get(name, []))

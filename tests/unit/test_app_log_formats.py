@@ -171,8 +171,8 @@ def test_mapping_from_config_reaches_sql_as_parameters(settings: Settings) -> No
 
 
 def test_mapping_rejects_unknown_fields(settings: Settings) -> None:
-    settings = with_config(settings, "attributes:\n  team: [team_id]\n")
-    with pytest.raises(ConfigError, match="unknown field"):
+    settings = with_config(settings, "attributes:\n  team: [cost-center]\n  tenant: [team_id]\n")
+    with pytest.raises(ConfigError, match=r"unknown field\(s\) tenant;"):
         land_file(FIXTURES / "litellm/spend_logs.json", settings)
 
 
