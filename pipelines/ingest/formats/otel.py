@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -236,16 +237,25 @@ class OtelGenAISpans(InputFormat):
         """
         con = connect()
         try:
-            # Numbering lines is sequential; parsing them is not: number them into a table first so the
-            # JSON work runs on every core.
-            con.execute(f"create temp table tb_otlp_lines as select * from (select row_number() over () as _record, "
+            # Numbering lines is sequential; parsing them is not. The numbered lines go into a table, and
+            # its batches are parsed concurrently, one per core: a batch holds too few lines (rows) for
+            # DuckDB to split one query across threads.
+            con.execute(f"create table tb_otlp_lines as select * from (select row_number() over () as _record, "
                         f"raw from {lines_sql(numbered=False)}) where trim(raw) <> ''", {"path": str(path)})
             del params["path"]
             batches = _batches(con) or [(1, 0)]  # a file of blank lines still gets its (empty) typed frame
-            rows = pl.concat(
-                [con.sql(sql, params={**params, "first": first, "last": last}).pl() for first, last in batches],
-                how="vertical_relaxed",
-            )
+            threads = int(con.execute("select current_setting('threads')").fetchone()[0])
+            con.execute("set threads = 1")  # each batch's query on its own thread; the pool gives the cores
+
+            def parse_batch(bounds: tuple[int, int]) -> pl.DataFrame:
+                cur = con.cursor()
+                try:
+                    return cur.sql(sql, params={**params, "first": bounds[0], "last": bounds[1]}).pl()
+                finally:
+                    cur.close()
+
+            with ThreadPoolExecutor(max_workers=max(1, min(threads, len(batches)))) as pool:
+                rows = pl.concat(list(pool.map(parse_batch, batches)), how="vertical_relaxed")
         except (duckdb.InvalidInputException, duckdb.ConversionException) as e:
             raise read_error(path, e) from None
         finally:
