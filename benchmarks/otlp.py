@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     (out / f"otlp-{stamp}.json").write_text(json.dumps(doc, indent=2, default=str))
-    ok = doc["land_s_per_gb"] is not None and doc["land_s_per_gb"] < TARGET_S_PER_GB
+    # Judged on a large file only: on a small one, start-up (imports, the price library) is most of the time.
+    ok = None if mb < 512 else doc["land_s_per_gb"] is not None and doc["land_s_per_gb"] < TARGET_S_PER_GB
     lines = [
         f"OTLP landing, {machine().get('cores')} cores: {mb:,.0f} MB, {r['records_in']:,} spans "
         f"({r['landed']:,} landed, {r['quarantined']:,} quarantined)",
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
         "|---|---|---|---|---|---|---|---|---|",
         f"| {mb:,.0f} | {r['records_in']:,} | {floor.wall_s:.1f} | {land.wall_s:.1f} | "
         f"{land.user_s + land.sys_s:.1f} | {doc['ratio']} | {doc['land_mb_per_s']} | "
-        f"{doc['land_s_per_gb']}{' ✓' if ok else ' ✗'} | {land.peak_rss_mb:,.0f} |",
+        f"{doc['land_s_per_gb']}{'' if ok is None else ' ✓' if ok else ' ✗'} | {land.peak_rss_mb:,.0f} |",
     ]
     (out / f"otlp-{stamp}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
