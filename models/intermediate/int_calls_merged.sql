@@ -27,7 +27,7 @@ call_ids as (
     select call_id, min(joinable_request_id) as request_id,
     from calls
     group by call_id
-    having count(distinct joinable_request_id) = 1
+    having min(joinable_request_id) = max(joinable_request_id)
 ),
 
 keyed as (
@@ -42,7 +42,12 @@ keyed as (
     left join call_ids using (call_id)
 ),
 
-final as (
+repeated as (
+    -- Most calls reach us once: only keys seen more than once go through the merge below.
+    select merge_key from keyed group by merge_key having count(*) > 1
+),
+
+merged as (
     select
         arg_min(call_id, field_order) as call_id,
         min(occurred_at) as occurred_at,
@@ -75,8 +80,26 @@ final as (
         arg_min(reported_cost_usd, field_order) filter (where reported_cost_usd is not null) as reported_cost_usd,
         array_to_string(list_sort(list_distinct(list(source_format))), ',') as sources,
         count(distinct source_format) as source_count,
-    from keyed
+    from keyed semi join repeated using (merge_key)
     group by merge_key
+),
+
+single as (
+    select
+        call_id, occurred_at, day,
+        nullif(provider, 'unknown') as _provider, provider as _any_provider,
+        model, model_raw, app, feature, user_id, tenant_id, session_id, prompt_version,
+        input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
+        is_batch, status, attempt, latency_ms, response_cache_hit, provider_request_id,
+        project_id, workspace_id, api_key_id, reported_cost_usd,
+        source_format as sources, 1::bigint as source_count,
+    from keyed anti join repeated using (merge_key)
+),
+
+final as (
+    select * from merged
+    union all by name
+    select * from single
 )
 
 select
