@@ -4,6 +4,7 @@ Landing is idempotent by content: a file's SHA-256 names everything it writes
 (``lake/<table>/day=D/<sha>.parquet``, ``quarantine/<sha>.parquet``) and its
 manifest (``lake/_manifest/<sha>.json``) is written last. Re-landing the same
 bytes is a no-op; a crash half-way leaves files that the next attempt overwrites.
+A file read as a format named on purpose is its own landing (``<sha>.<format>``).
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
             raise InputError(path, "no such file")
         settings.ensure_dirs()
         sha = file_sha(path)
-        manifest = manifest_dir(settings) / f"{sha}.json"
+        # A file is landed once per format it is read as: by content (``fmt`` None), or as a format named on
+        # purpose (a Bedrock invocation log read as provider usage and, named, as call logs).
+        landing_id = sha if fmt is None else f"{sha}.{fmt}"
+        manifest = manifest_dir(settings) / f"{landing_id}.json"
         if manifest.exists() and not force:
             prior = json.loads(manifest.read_text())
             prior.update(path=str(path), already_landed=True)
@@ -118,7 +122,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         quarantine = pl.concat(quarantines, how="vertical_relaxed")
         result.days = sorted(days)
         result.unpriced_models = sorted(unpriced)
-        _write_quarantine(quarantine, None, settings, sha, path, form.name)
+        _write_quarantine(quarantine, settings, sha[:24] if fmt is None else f"{sha[:24]}.{fmt}", path, form.name)
         _atomic_write_text(manifest, json.dumps({**asdict(result), "sha256": sha, "landed_at": ctx.landed_at.isoformat()}))
         return result
     except InputError as e:
@@ -270,8 +274,8 @@ def _write_partitions(df: pl.DataFrame, table_dir: Path, sha: str, stem: str | N
     return sorted(days)
 
 
-def _write_quarantine(q: pl.DataFrame, parsed, settings: Settings, sha: str, path: Path, fmt: str) -> None:
-    target = settings.quarantine / f"{sha[:24]}.parquet"
+def _write_quarantine(q: pl.DataFrame, settings: Settings, name: str, path: Path, fmt: str) -> None:
+    target = settings.quarantine / f"{name}.parquet"
     if q.is_empty():
         target.unlink(missing_ok=True)
         return

@@ -1,5 +1,7 @@
 """Landing: format by content, bad rows quarantined with file/record/field, re-landing changes nothing."""
 
+from pathlib import Path
+
 import polars as pl
 
 from pipelines.ingest.land import land_file
@@ -79,3 +81,18 @@ def test_user_ids_can_be_pseudonymised_with_a_keyed_hash(home, tmp_path, monkeyp
     land_file(path, home)
     users = set(lake_rows(home)["user_id"])
     assert len(users) == 1 and "alice@example.com" not in users and users.pop().startswith("u_")
+
+
+def test_one_file_lands_once_per_format_it_is_read_as(home):
+    """A Bedrock invocation log is provider usage by content and, named on purpose, call logs: two landings
+    of the same bytes, each idempotent, neither overwriting the other's manifest or quarantine."""
+    fixture = Path(__file__).parents[1] / "fixtures" / "bedrock" / "invocation_calls.jsonl"
+    settings = home
+    usage = land_file(fixture, settings)
+    calls = land_file(fixture, settings, fmt="bedrock_invocation_calls")
+    assert (usage.table, calls.table) == ("provider_usage", "calls")
+    assert usage.error is None and calls.error is None and not calls.already_landed
+    assert usage.landed > 0 and calls.landed > 0
+    assert land_file(fixture, settings).already_landed
+    assert land_file(fixture, settings, fmt="bedrock_invocation_calls").already_landed
+    assert len(list((settings.lake / "_manifest").glob("*.json"))) == 2
