@@ -4,7 +4,7 @@ Landing is idempotent by content: a file's SHA-256 names everything it writes
 (``lake/<table>/day=D/<sha>.parquet``, ``quarantine/<sha>.parquet``) and its
 manifest (``lake/_manifest/<sha>.json``) is written last. Re-landing the same
 bytes is a no-op; a crash half-way leaves files that the next attempt overwrites.
-A file read as a format named on purpose is its own landing (``<sha>.<format>``).
+A file read on purpose as another format than its content says is its own landing (``<sha>.<format>``).
 """
 
 from __future__ import annotations
@@ -76,7 +76,8 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         sha = file_sha(path)
         # A file is landed once per format it is read as: by content (``fmt`` None), or as a format named on
         # purpose (a Bedrock invocation log read as provider usage and, named, as call logs).
-        landing_id = sha if fmt is None else f"{sha}.{fmt}"
+        named = fmt is not None and _detected_name(path) not in (None, fmt)
+        landing_id = f"{sha}.{fmt}" if named else sha
         manifest = manifest_dir(settings) / f"{landing_id}.json"
         if manifest.exists() and not force:
             prior = json.loads(manifest.read_text())
@@ -122,7 +123,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         quarantine = pl.concat(quarantines, how="vertical_relaxed")
         result.days = sorted(days)
         result.unpriced_models = sorted(unpriced)
-        _write_quarantine(quarantine, settings, sha[:24] if fmt is None else f"{sha[:24]}.{fmt}", path, form.name)
+        _write_quarantine(quarantine, settings, f"{sha[:24]}.{fmt}" if named else sha[:24], path, form.name)
         _atomic_write_text(manifest, json.dumps({**asdict(result), "sha256": sha, "landed_at": ctx.landed_at.isoformat()}))
         return result
     except InputError as e:
@@ -272,6 +273,13 @@ def _write_partitions(df: pl.DataFrame, table_dir: Path, sha: str, stem: str | N
         os.replace(tmp, target)
         days.append(d)
     return sorted(days)
+
+
+def _detected_name(path: Path) -> str | None:
+    try:
+        return detect(path).name
+    except InputError:
+        return None
 
 
 def _write_quarantine(q: pl.DataFrame, settings: Settings, name: str, path: Path, fmt: str) -> None:

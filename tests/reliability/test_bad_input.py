@@ -91,15 +91,21 @@ def lake_rows(settings, sha: str) -> dict[str, int]:
     return out
 
 
+def landing_file(folder: Path, prefix: str, suffix: str) -> Path:
+    """The landing's file: named by the content's hash (``.<format>`` added when read as another format on purpose)."""
+    found = sorted(folder.glob(f"{prefix}*{suffix}"))
+    return found[0] if found else folder / f"{prefix}{suffix}"
+
+
 def quarantine_rows(settings, sha: str) -> pl.DataFrame | None:
-    path = settings.quarantine / f"{sha[:24]}.parquet"
+    path = landing_file(settings.quarantine, sha[:24], ".parquet")
     return pl.read_parquet(path) if path.exists() else None
 
 
 def problems_with(result: LandResult, path: Path, settings, table: str) -> list[str]:
     """What is wrong with how one broken file was handled; [] when it was handled well."""
     sha = file_sha(path)
-    manifest = settings.lake / "_manifest" / f"{sha}.json"
+    manifest = landing_file(settings.lake / "_manifest", sha, ".json")
     rows, quarantine = lake_rows(settings, sha), quarantine_rows(settings, sha)
     if result.error:
         out = []
@@ -293,5 +299,5 @@ def test_manifest_counts_reconcile_for_every_sample(tmp_path):
         settings = load_settings(home=tmp_path / name)
         result = land_file(sample, settings, fmt=name)
         assert result.error is None, result.error
-        manifest = json.loads((settings.lake / "_manifest" / f"{file_sha(sample)}.json").read_text())
+        manifest = json.loads(landing_file(settings.lake / "_manifest", file_sha(sample), ".json").read_text())
         assert manifest["records_in"] == manifest["landed"] + manifest["quarantined"], (name, manifest)
