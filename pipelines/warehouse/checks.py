@@ -24,7 +24,6 @@ import warnings
 from datetime import date
 
 import dagster as dg
-import duckdb
 
 from pipelines.contracts import contract, contracts
 from pipelines.quality.invariants import INVARIANTS, InvariantResult, check_invariant
@@ -32,7 +31,7 @@ from pipelines.quality.report import markdown_table
 from pipelines.quality.rules import ERROR, WARN, contract_rules
 from pipelines.quality.tables import TableReport, check_table
 from pipelines.resources import TokenbooksResource
-from pipelines.warehouse.build import committed_days, committed_files
+from pipelines.warehouse.build import committed_days, committed_files, connect
 from pipelines.warehouse.models import PUBLISHED
 from pipelines.warehouse.partitions import daily
 
@@ -87,7 +86,7 @@ def warehouse_checks(context: dg.AssetCheckExecutionContext, tokenbooks: Tokenbo
     """Validates each built day of every warehouse table against its contract and the cross-table invariants."""
     settings = tokenbooks.settings
     days = committed_days(settings)
-    con = duckdb.connect()
+    con = connect(settings)  # the build's memory limit: a 10M-call day is checked within it
     try:
         run_days = [date.fromisoformat(k) for k in context.op_execution_context.partition_keys]
         files = {
