@@ -9,11 +9,11 @@ from pipelines.reporting.assets import digest
 from pipelines.reporting.schedules import nightly_job, nightly_schedule
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
-from pipelines.warehouse.checks import warehouse_checks
+from pipelines.warehouse.checks import monitoring_checks, warehouse_checks
 
 defs = dg.Definitions(
     assets=[landed_files, admin_api_pulls, warehouse_day, monitoring_day, digest],
-    asset_checks=[warehouse_checks],
+    asset_checks=[warehouse_checks, monitoring_checks],
     jobs=[ingest_job, nightly_job],
     schedules=[nightly_schedule],
     sensors=[landing_sensor, landed_days_sensor_factory(nightly_job)],

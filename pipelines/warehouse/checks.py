@@ -36,16 +36,21 @@ from pipelines.warehouse.models import PUBLISHED
 from pipelines.warehouse.partitions import daily
 
 CHECKED = [t for t in PUBLISHED if t in contracts("warehouse")]
-WARNED = [t for t in CHECKED if any(r.severity == WARN for r in contract_rules(contract(t)))]
 CHECKED_INVARIANTS = [i for i in INVARIANTS if i.table in CHECKED and set(i.reads) <= set(CHECKED)]
+MONITORED = ["drift_events", "budget_status"]
 SEVERITY = {ERROR: dg.AssetCheckSeverity.ERROR, WARN: dg.AssetCheckSeverity.WARN}
 
 
-def _specs() -> list[dg.AssetCheckSpec]:
+def _warned(tables: list[str]) -> list[str]:
+    return [t for t in tables if any(r.severity == WARN for r in contract_rules(contract(t)))]
+
+
+def _specs(tables: list[str], invariants: list) -> list[dg.AssetCheckSpec]:
     specs = []
+    warned = _warned(tables)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # partitioned check specs are a preview feature in Dagster 1.13
-        for table in CHECKED:
+        for table in tables:
             specs.append(
                 dg.AssetCheckSpec(
                     "matches_contract",
@@ -55,7 +60,7 @@ def _specs() -> list[dg.AssetCheckSpec]:
                     description=f"Every row matches schemas/warehouse/{table}.yaml (generated GX suite + exact counts).",
                 )
             )
-            if table in WARNED:
+            if table in warned:
                 specs.append(
                     dg.AssetCheckSpec(
                         "no_anomalies",
@@ -64,7 +69,7 @@ def _specs() -> list[dg.AssetCheckSpec]:
                         description=f"The warn-level checks of schemas/warehouse/{table}.yaml.",
                     )
                 )
-        for inv in CHECKED_INVARIANTS:
+        for inv in invariants:
             specs.append(
                 dg.AssetCheckSpec(
                     inv.name,
@@ -78,33 +83,43 @@ def _specs() -> list[dg.AssetCheckSpec]:
     return specs
 
 
-CHECK_SPECS = _specs()
+def table_checks(name: str, tables: list[str], invariants: list) -> dg.AssetChecksDefinition:
+    """One step that checks each day of the run for ``tables``: their contracts and the ``invariants``."""
+    specs = _specs(tables, invariants)
+    warned = _warned(tables)
+
+    @dg.multi_asset_check(specs=specs, name=name, compute_kind="great_expectations")
+    def _checks(context: dg.AssetCheckExecutionContext, tokenbooks: TokenbooksResource):
+        settings = tokenbooks.settings
+        days = committed_days(settings)
+        con = connect(settings)  # the build's memory limit: a 10M-call day is checked within it
+        try:
+            run_days = [date.fromisoformat(k) for k in context.op_execution_context.partition_keys]
+            files = {
+                day: {t: committed_files(settings, t, days, since=day, until=day) for t in tables} for day in run_days
+            }
+            for table in tables:
+                reports = check_table(con, contract(table), {day: files[day][table] for day in run_days})
+                for day, report in reports.items():
+                    yield table_evaluation(report, "matches_contract", ERROR, day.isoformat())
+                    if table in warned:
+                        yield table_evaluation(report, "no_anomalies", WARN, day.isoformat())
+            for day in run_days:
+                for inv in invariants:
+                    yield invariant_evaluation(check_invariant(con, inv, files[day], day), day.isoformat())
+        finally:
+            con.close()
+        for spec in specs:
+            yield dg.Output(None, output_name=spec.get_python_identifier())
+
+    return _checks
 
 
-@dg.multi_asset_check(specs=CHECK_SPECS, name="warehouse_checks", compute_kind="great_expectations")
-def warehouse_checks(context: dg.AssetCheckExecutionContext, tokenbooks: TokenbooksResource):
-    """Validates each built day of every warehouse table against its contract and the cross-table invariants."""
-    settings = tokenbooks.settings
-    days = committed_days(settings)
-    con = connect(settings)  # the build's memory limit: a 10M-call day is checked within it
-    try:
-        run_days = [date.fromisoformat(k) for k in context.op_execution_context.partition_keys]
-        files = {
-            day: {t: committed_files(settings, t, days, since=day, until=day) for t in CHECKED} for day in run_days
-        }
-        for table in CHECKED:
-            reports = check_table(con, contract(table), {day: files[day][table] for day in run_days})
-            for day, report in reports.items():
-                yield table_evaluation(report, "matches_contract", ERROR, day.isoformat())
-                if table in WARNED:
-                    yield table_evaluation(report, "no_anomalies", WARN, day.isoformat())
-        for day in run_days:
-            for inv in CHECKED_INVARIANTS:
-                yield invariant_evaluation(check_invariant(con, inv, files[day], day), day.isoformat())
-    finally:
-        con.close()
-    for spec in CHECK_SPECS:
-        yield dg.Output(None, output_name=spec.get_python_identifier())
+# Validates each built day of every warehouse table against its contract and the cross-table invariants.
+warehouse_checks = table_checks("warehouse_checks", CHECKED, CHECKED_INVARIANTS)
+CHECK_SPECS = list(warehouse_checks.check_specs)
+# drift_events and budget_status: a broken monitoring table blocks the digest that would report it.
+monitoring_checks = table_checks("monitoring_checks", MONITORED, [])
 
 
 def table_evaluation(report: TableReport, check_name: str, severity: str, partition: str) -> dg.AssetCheckEvaluation:

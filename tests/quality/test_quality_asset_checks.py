@@ -121,3 +121,10 @@ def test_the_nightly_job_stops_before_monitoring_and_the_digest_on_a_broken_day(
     for key in ("drift_events", "budget_status", "digest"):
         assert materialized(instance, key), key
     assert list(fixed.outbox.glob(f"digest-{day}*"))
+    # The monitoring tables were checked against their contracts before the digest read them.
+    last = instance.get_runs(limit=1)[0]
+    records = instance.get_records_for_run(last.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    evals = {(e.asset_key.to_user_string(), e.check_name, e.partition): e.passed
+             for e in (r.event_log_entry.dagster_event.event_specific_data for r in records)}
+    for table in ("drift_events", "budget_status"):
+        assert evals[(table, "matches_contract", day.isoformat())] is True, table
