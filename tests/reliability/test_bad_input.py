@@ -209,10 +209,7 @@ EXPECT = {
 
 # Known gaps, each (format, damage) -> where it is: reported, not failed; a gap that closes fails the test
 # until it is removed from here.
-KNOWN_GAPS = {
-    ("openai_costs_page", "huge_line"): "a JSON-lines line that is not a page (no data array) is skipped, not "
-    "quarantined: pipelines/ingest/formats/readers.py PAGE_RESULTS_SQL",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -572,3 +572,16 @@ def test_openrouter_activity_pulled_per_key_keeps_the_key_as_owner(settings: Set
                                                                       "user:user_9": Decimal("0.25")}
     assert set(t["provider_usage"]["owner"]) == {"key:abc123", "user:user_9"}
     assert c.filter(pl.col("owner") == "key:abc123")["api_key_id"].to_list() == ["abc123"]
+
+
+def test_a_document_that_is_not_a_page_is_quarantined_not_skipped(tmp_path: Path) -> None:
+    pages = (FIXTURES / "openai/costs_pages.jsonl").read_text(encoding="utf-8").splitlines()
+    broken = tmp_path / "costs.jsonl"
+    broken.write_text("\n".join([pages[0], '{"object": "error", "message": "rate limited"}', *pages[1:]]) + "\n")
+    settings = load_settings(home=tmp_path / "tb")
+    whole, _ = land(FIXTURES / "openai/costs_pages.jsonl", load_settings(home=tmp_path / "whole"), fmt="openai_costs_page")
+    result, _ = land(broken, settings, fmt="openai_costs_page")
+    assert result.error is None and result.landed == whole.landed and result.quarantined == whole.quarantined + 1
+    q = pl.read_parquet(next(settings.quarantine.glob("*.parquet")))
+    stray = q.filter(pl.col("reason").str.contains("not an admin-API page"))
+    assert stray.height == 1 and "rate limited" in stray["raw"][0]

@@ -44,23 +44,31 @@ PAGE_RESULTS_SQL = """
                generate_subscripts(json_extract(bucket, '$.results[*]'), 1) as _r
         from buckets
     )
-    select row_number() over (order by _page, _b, _r) as _record,
-           json_merge_patch(result, json_object('_bucket_start', bs, '_bucket_end', be))::VARCHAR as raw
-    from results
+    select row_number() over (order by _page, _b, _r) as _record, raw, _readable
+    from (
+        select _page, _b, _r, null::varchar as _readable,
+               json_merge_patch(result, json_object('_bucket_start', bs, '_bucket_end', be))::VARCHAR as raw
+        from results
+        union all  -- a document that is not a page is a record to quarantine, never skipped
+        select _page, 0, 0, 'not an admin-API page (no "data" array)', left(page::VARCHAR, 2000)
+        from docs where json_type(page, '$.data') is distinct from 'ARRAY'
+    )
 """
 
 
-def json_fields(con: duckdb.DuckDBPyConnection, source_sql: str, fields: list[Field], params: dict) -> pl.DataFrame:
-    """Typed columns picked from ``raw`` JSON records of ``source_sql`` (columns ``_record``, ``raw``): the same
-    reader as :func:`pipelines.ingest.formats.base.jsonl_records`, over records instead of lines."""
-    source = f"select _record, raw, null::varchar as _readable from ({source_sql})"
+def json_fields(con: duckdb.DuckDBPyConnection, source_sql: str, fields: list[Field], params: dict,
+                readable: str = "null::varchar") -> pl.DataFrame:
+    """Typed columns picked from ``raw`` JSON records of ``source_sql`` (columns ``_record``, ``raw``, and the
+    ``readable`` expression: null, or why a record cannot be read): the same reader as
+    :func:`pipelines.ingest.formats.base.jsonl_records`, over records instead of lines."""
+    source = f"select _record, raw, {readable} as _readable from ({source_sql})"
     return con.sql(records_sql(source, fields), params=params).pl()
 
 
 def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
     con = connect()
     try:
-        return json_fields(con, PAGE_RESULTS_SQL, fields, {"path": str(path)})
+        return json_fields(con, PAGE_RESULTS_SQL, fields, {"path": str(path)}, readable="_readable")
     except duckdb.Error as e:
         error = read_error(path, e)
         raise InputError(path, "not readable as JSON pages: " + error.reason, error.record) from None
