@@ -214,11 +214,15 @@ def records_in(good: pl.DataFrame, quarantine: pl.DataFrame) -> int:
     return int(good["_n"].sum() if "_n" in good.columns and good.height else good.height) + quarantine.height
 
 
+CSV_MAX_LINE_BYTES = 64 * 1024 * 1024
+
+
 def csv_records(path: Path, cols: list[Col], read_opts: str = "", sums: list[str] | None = None) -> pl.DataFrame:
     """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine)."""
     con = connect()
     try:
-        reader = f"read_csv($path, header = true, all_varchar = true{read_opts})"
+        # A long line (a stray blob) is read as a record and quarantined, not a reason to reject the whole file.
+        reader = f"read_csv($path, header = true, all_varchar = true, max_line_size = {CSV_MAX_LINE_BYTES}{read_opts})"
         header = [r[0] for r in con.execute(f"describe select * from {reader}", {"path": str(path)}).fetchall()]
         source = f"select row_number() over () as _record, __COLUMNS__ from {reader}"
         return typed_records(con, source, header, cols, {"path": str(path)}, sums)
