@@ -120,7 +120,8 @@ def cmd_whatif(args, settings: Settings) -> int:
         end = args.to_day or con.execute("select max(day) from fct_llm_calls").fetchone()[0] or date.today()
         start = args.from_day or end - timedelta(days=29)
         try:
-            result = reprice(con, args.feature, provider, model, args.batch, start, end, cache=args.cache)
+            result = reprice(con, args.feature, provider, model, args.batch, start, end, cache=args.cache,
+                             overrides=settings.price_overrides)
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -54,7 +54,9 @@ def price_table(pairs: pl.DataFrame, days: list[date], settings: Settings) -> pl
     return pl.DataFrame(rows, schema=SCHEMA, orient="row") if rows else pl.DataFrame(schema=SCHEMA)
 
 
-def _price_row(provider: str, model: str, day: date, is_batch: bool, overrides: list[dict[str, Any]]) -> tuple:
+def effective_prices(provider: str, model: str, day: date, is_batch: bool, overrides: list[dict[str, Any]]):
+    """(source, genai model id, long-context threshold, {price key: USD per MTok}): list prices with the
+    ``price_overrides`` of tokenbooks.yaml applied; source ``unknown`` (and no prices) when nothing is known."""
     override = _override_for(provider, model, day, overrides)
     # A configured batch discount applies to the standard price, not on top of the library's batch price.
     own_batch = is_batch and override is not None and "batch_discount_pct" in override
@@ -64,6 +66,11 @@ def _price_row(provider: str, model: str, day: date, is_batch: bool, overrides: 
         prices, source = _apply_override(prices, override, is_batch), "override"
         if not prices.get("input"):
             source = "unknown"
+    return source, priced_as, threshold, prices
+
+
+def _price_row(provider: str, model: str, day: date, is_batch: bool, overrides: list[dict[str, Any]]) -> tuple:
+    source, priced_as, threshold, prices = effective_prices(provider, model, day, is_batch, overrides)
     values = []
     for tier in ("", "lc_"):
         for key in PRICE_KEYS:

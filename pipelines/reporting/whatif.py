@@ -14,7 +14,7 @@ from decimal import Decimal
 import duckdb
 
 from pipelines.db import frame
-from pipelines.pricing.prices import list_prices
+from pipelines.pricing.prices import effective_prices
 
 MTOK = Decimal(1_000_000)
 
@@ -66,17 +66,17 @@ class WhatIf:
 
 def reprice(
     con: duckdb.DuckDBPyConnection, feature: str, provider: str, model: str, batch: bool, start: date, end: date,
-    cache: bool = False,
+    cache: bool = False, overrides: list[dict] | None = None,
 ) -> WhatIf:
     """The feature's billed calls in [start, end] on provider/model (through batch, and/or with prompt caching:
-    the calls that read no cache read as much of their input from it as that day's cache hits did)."""
+    the calls that read no cache read as much of their input from it as that day's cache hits did). Prices are
+    the target's list prices with tokenbooks.yaml's ``price_overrides`` (negotiated discounts) applied."""
     usage = frame(con, USAGE_SQL, {"feature": feature, "start": start, "end": end})
     total = Decimal(0)
     for row in usage.iter_rows(named=True):
-        found = list_prices(provider, model, row["day"], batch)
-        if found is None:
+        source, _, _, p = effective_prices(provider, model, row["day"], batch, overrides or [])
+        if source == "unknown":
             raise ValueError(f"no list price known for {provider}/{model}; add it to price_overrides")
-        p = found[3]
         moved = row["cacheable_tokens"] if cache else 0
         total += (
             (row["uncached_input_tokens"] - moved) * p["input"]

@@ -131,6 +131,10 @@ def test_whatif_reprices_the_drifting_feature(org):
         {"f": truth.drift.feature},
     ).fetchone()[0]
     assert abs(cheaper - result.saving_usd) < CENT
+    # A negotiated discount in tokenbooks.yaml's price_overrides is what the target would really cost.
+    discounted = reprice(con, truth.drift.feature, "openai", "gpt-4o-mini", False, SPEC.first_day, SPEC.end_day,
+                         overrides=[{"provider": "openai", "model": "gpt-4o-mini", "discount_pct": 40}])
+    assert discounted.whatif_usd == result.whatif_usd * Decimal("0.6")
 
 
 def test_the_readme_queries_run_and_answer(org):
