@@ -28,7 +28,9 @@ import duckdb
 
 from pipelines.settings import ConfigError, Settings
 
-FIELDS = ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id", "provider_request_id")
+# The fields a call's attribution needs; the ids after them join its records across sources.
+DIMENSIONS = ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version")
+FIELDS = (*DIMENSIONS, "call_id", "provider_request_id")
 
 # Keys of the same ``attributes:`` section read elsewhere: ``team`` names provider tags that own
 # unattributed spend (``formats/billing.py``); call logs have no team field.
@@ -259,6 +261,11 @@ def output_tokens_sql(reported: str, reasoning: str) -> str:
 # ---- reading ---------------------------------------------------------------------------------
 
 MAX_LINE_BYTES = 256 * 1024 * 1024
+
+
+def dimension_columns(dims: dict[str, str]) -> str:
+    """The mapped dimensions as select-list entries (``<expr> as app, …``), in the canonical order."""
+    return ", ".join(f"{dims[f]} as {f}" for f in DIMENSIONS)
 
 
 def connect() -> duckdb.DuckDBPyConnection:

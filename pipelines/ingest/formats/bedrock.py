@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.ingest.attributes import (
+    dimension_columns,
     AttributeMapping,
     Params,
     bigint_sql,
@@ -96,12 +97,7 @@ class BedrockInvocationCalls(InputFormat):
                     {timestamp_sql(top('timestamp'))} as occurred_at,
                     '{PROVIDER}' as provider,
                     {model} as model_raw,
-                    {dims['app']} as app,
-                    {dims['feature']} as feature,
-                    {dims['user_id']} as user_id,
-                    {dims['tenant_id']} as tenant_id,
-                    {dims['session_id']} as session_id,
-                    {dims['prompt_version']} as prompt_version,
+                    {dimension_columns(dims)},
                     -- inputTokenCount excludes cache reads and writes (Claude); the others report no cache.
                     coalesce({uncached}, 0) + coalesce({cached}, 0) + coalesce({write}, 0) as input_tokens,
                     coalesce({cached}, 0) as cached_input_tokens,

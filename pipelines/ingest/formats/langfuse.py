@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.ingest.attributes import (
+    dimension_columns,
     AttributeMapping,
     Params,
     bigint_sql,
@@ -129,12 +130,7 @@ class LangfuseObservations(InputFormat):
                     started as occurred_at,
                     {provider_sql(provider_raw, top('model'), params)} as provider,
                     {top('model')} as model_raw,
-                    {dims['app']} as app,
-                    {dims['feature']} as feature,
-                    {dims['user_id']} as user_id,
-                    {dims['tenant_id']} as tenant_id,
-                    {dims['session_id']} as session_id,
-                    {dims['prompt_version']} as prompt_version,
+                    {dimension_columns(dims)},
                     _input as input_tokens,
                     coalesce({cached}, 0) as cached_input_tokens,
                     coalesce({write}, 0) as cache_write_tokens,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.ingest.attributes import (
+    dimension_columns,
     MAX_LINE_BYTES,
     AttributeMapping,
     Params,
@@ -123,12 +124,7 @@ class LiteLLMSpendLogs(InputFormat):
                     started as occurred_at,
                     {provider_sql(clp, model, params)} as provider,
                     nullif(trim({model}), '') as model_raw,
-                    {dims['app']} as app,
-                    {dims['feature']} as feature,
-                    {dims['user_id']} as user_id,
-                    {dims['tenant_id']} as tenant_id,
-                    {dims['session_id']} as session_id,
-                    {dims['prompt_version']} as prompt_version,
+                    {dimension_columns(dims)},
                     {input_tokens_sql(prompt, cached, write)} as input_tokens,
                     coalesce({cached}, 0) as cached_input_tokens,
                     coalesce({write}, 0) as cache_write_tokens,

@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.attributes import (
+    dimension_columns,
     FIELDS,
     AttributeMapping,
     Params,
@@ -198,12 +199,7 @@ class OtelGenAISpans(InputFormat):
                     case when start_ns > 0 then make_timestamp(start_ns // 1000)::timestamptz end as occurred_at,
                     {provider_sql(provider_raw, model, params)} as provider,
                     {model} as model_raw,
-                    {dims['app']} as app,
-                    {dims['feature']} as feature,
-                    {dims['user_id']} as user_id,
-                    {dims['tenant_id']} as tenant_id,
-                    {dims['session_id']} as session_id,
-                    {dims['prompt_version']} as prompt_version,
+                    {dimension_columns(dims)},
                     {input_tokens_sql(input_reported, cached, write)} as input_tokens,
                     coalesce({cached}, 0) as cached_input_tokens,
                     coalesce({write}, 0) as cache_write_tokens,
