@@ -43,8 +43,6 @@ class ModelCatalog:
 
     def canonicalise(self, df: pl.DataFrame, raw_col: str = "model_raw", out_col: str = "model") -> pl.DataFrame:
         """Add ``out_col`` from ``raw_col`` through the distinct values only."""
-        distinct = df.select(pl.col(raw_col).unique())
-        mapping = distinct.with_columns(
-            pl.col(raw_col).map_elements(self.canonical, return_dtype=pl.String).alias(out_col)
-        )
-        return df.join(mapping, on=raw_col, how="left", nulls_equal=True)
+        distinct = df[raw_col].unique().to_list()
+        mapping = {raw: self.canonical(raw) for raw in distinct if raw is not None}
+        return df.with_columns(pl.col(raw_col).replace_strict(mapping, default=None, return_dtype=pl.String).alias(out_col))

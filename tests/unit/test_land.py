@@ -96,3 +96,33 @@ def test_one_file_lands_once_per_format_it_is_read_as(home):
     assert land_file(fixture, settings).already_landed
     assert land_file(fixture, settings, fmt="bedrock_invocation_calls").already_landed
     assert len(list((settings.lake / "_manifest").glob("*.json"))) == 2
+
+
+def test_a_clean_file_and_one_with_a_bad_line_land_the_same_good_rows(home, tmp_path):
+    """A clean file is read by DuckDB's JSON reader in one pass; one bad line sends the whole file to the line
+    reader. Both give each row its line number, and neither takes ``true`` for a token count."""
+    good = [call(call_id=f"c{i}", input_tokens=100 + i) for i in range(1, 6)]
+    clean = write_jsonl(tmp_path / "clean.jsonl", good)
+    clean.write_text(clean.read_text().rstrip("\n"))  # the last line without its newline still counts
+    result = land_file(clean, home)
+    assert (result.records_in, result.landed, result.quarantined) == (5, 5, 0)
+    rows = lake_rows(home).sort("source_line")
+    assert rows["source_line"].to_list() == [1, 2, 3, 4, 5]
+    assert rows["call_id"].to_list() == ["c1", "c2", "c3", "c4", "c5"]
+
+    mixed = write_jsonl(tmp_path / "mixed.jsonl", [*good[:2], call(call_id="bool", input_tokens=True),
+                                                   call(call_id="word", output_tokens="lots"), *good[2:]])
+    result = land_file(mixed, home)
+    assert (result.records_in, result.landed, result.quarantined) == (7, 5, 2)
+    rows = lake_rows(home).filter(pl.col("source_file") == str(mixed)).sort("source_line")
+    assert rows["source_line"].to_list() == [1, 2, 5, 6, 7]
+    q = pl.read_parquet(next(home.quarantine.glob(f"*.parquet"))).sort("record")
+    assert q.select("record", "field").rows() == [(3, "input_tokens"), (4, "output_tokens")]
+
+
+def test_a_blank_line_keeps_every_record_on_its_own_line_number(home, tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [call(call_id="a"), call(call_id="b")])
+    path.write_text(path.read_text().replace("\n", "\n\n", 1))
+    result = land_file(path, home)
+    assert (result.records_in, result.landed, result.quarantined) == (2, 2, 0)
+    assert lake_rows(home).sort("source_line")["source_line"].to_list() == [1, 3]

@@ -122,6 +122,8 @@ class Sample:
 class ParseContext:
     settings: Settings
     landed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # Lines in the file (or piece) being parsed, when the lander counted them already; else the reader counts.
+    lines: int | None = None
 
     @cached_property
     def models(self):
@@ -235,16 +237,16 @@ def records_sql(source: str, fields: list[Field], extracted: bool = False) -> st
     return sql
 
 
-def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
+def jsonl_records(con, path: Path, fields: list[Field], lines: int | None = None) -> pl.DataFrame:
     """Read a JSON-lines file with DuckDB, one typed column per field, vectorised.
 
     Every line keeps its number (``_record``). A line that is not JSON, or whose
     field does not convert to its type, or lacks a required field, gets
     ``_error_field``/``_error_reason`` instead of being dropped; the caller
     quarantines those. Field paths and types are code constants; the file path
-    is bound as a parameter.
+    is bound as a parameter. ``lines``: the file's line count, when the caller has counted it.
     """
-    fast = _read_json_records(con, path, fields)
+    fast = _read_json_records(con, path, fields, lines)
     if fast is not None:
         return fast
     sql = records_sql("{lines}", fields)
@@ -270,37 +272,42 @@ def jsonl_records(con, path: Path, fields: list[Field]) -> pl.DataFrame:
 _TOP_LEVEL = re.compile(r"^\$\.[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def _read_json_records(con, path: Path, fields: list[Field]) -> pl.DataFrame | None:
-    """The fast path for a clean file of flat records: DuckDB's own JSON reader, every field read as text.
+def _read_json_records(con, path: Path, fields: list[Field], lines: int | None = None) -> pl.DataFrame | None:
+    """The fast path for a clean file of flat records: DuckDB's own JSON reader, straight to typed columns.
 
-    It parses each line once, on every core, where the line reader below parses it three times. It is taken only
-    when it can promise what the line reader does: the fields are top-level keys, every line is a JSON object
-    DuckDB reads (else it raises), and no line is blank (blank lines are skipped, so the row count would not be
-    the line count and records would lose their line numbers), and no record is bad. Otherwise ``None``: use the
-    line reader, which keeps each bad line as written.
+    It parses each line once, on every core, where the line reader below parses it three times, and converts
+    each field's text with the same ``try_cast`` (so ``true`` or ``1.5`` is no more a token count here than
+    there). It is taken only when it can promise what the line reader does: the fields are top-level keys,
+    every line is a JSON object DuckDB reads (else it raises), no line is blank (blank lines are skipped, so the
+    row count would not be the line count and records would lose their line numbers), and no record is bad
+    (a required field missing, a value that does not convert). Otherwise ``None``: the line reader keeps each
+    bad line as written.
     """
     if not fields or not all(_TOP_LEVEL.match(f.path) for f in fields):
         return None
     columns = "{" + ", ".join(f"{_sql_str(f.path[2:])}: 'VARCHAR'" for f in fields) + "}"
-    values = ", ".join(_ident(f.path[2:]) for f in fields)
+    text = {f.name: _ident(f.path[2:]) for f in fields}
+    typed = ", ".join(
+        (f"try_cast({text[f.name]} as {f.type})" if f.type != "VARCHAR" else text[f.name]) + f" as {_ident(f.name)}"
+        for f in fields
+    )
+    bad = [f"{text[f.name]} is null" for f in fields if f.required]
+    bad += [f"({text[f.name]} is not null and try_cast({text[f.name]} as {f.type}) is null)" for f in fields if f.type != "VARCHAR"]
+    sql = (
+        f"select {typed}, ({' or '.join(bad) or 'false'}) as _bad "
+        f"from read_json($path, format = 'newline_delimited', columns = {columns}, maximum_object_size = {MAX_LINE_BYTES})"
+    )
     try:
-        con.execute(
-            "create or replace temp table tb_numbered as "
-            f"select row_number() over () as _record, null::varchar as raw, null::varchar as _readable, [{values}] as _v "
-            f"from read_json($path, format = 'newline_delimited', columns = {columns}, "
-            f"maximum_object_size = {MAX_LINE_BYTES})",
-            {"path": str(path)},
-        )
+        # The relation API hands Arrow over without the extra copy a DB-API result makes: this frame is the file.
+        df = pl.from_arrow(con.sql(sql, params={"path": str(path)}).to_arrow_table())
     except duckdb.Error:
         return None
-    try:
-        if con.execute("select count(*) from tb_numbered").fetchone()[0] != _line_count(path):
-            return None
-        df = frame(con, records_sql("select * from tb_numbered", fields, extracted=True))
-        # A record to quarantine keeps its line as written: that is the line reader's job.
-        return df if df["_error_field"].null_count() == df.height else None
-    finally:
-        con.execute("drop table if exists tb_numbered")
+    if df.height != (lines if lines is not None else _line_count(path)) or df["_bad"].any():
+        return None
+    # Insertion order is the file's order, so the row index is the line number.
+    return df.drop("_bad").with_row_index("_record", offset=1).with_columns(
+        pl.col("_record").cast(pl.Int64), pl.lit(None, pl.String).alias("_error_field"), pl.lit(None, pl.String).alias("_error_reason")
+    )
 
 
 def _line_count(path: Path) -> int:
@@ -357,6 +364,9 @@ def _unreadable_lines(con, path: Path) -> str:
 
 def split_errors(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split rows with ``_error_field`` into a quarantine frame; drop the helper ``_raw_*`` columns."""
+    helpers = [c for c in df.columns if c.startswith("_raw_") or c in ("_error_field", "_error_reason", "raw")]
+    if df["_error_reason"].null_count() == df.height:  # nothing to quarantine: no filtering (a copy) of every row
+        return df.drop(helpers), pl.DataFrame(schema=QUARANTINE_SCHEMA)
     bad = df.filter(pl.col("_error_reason").is_not_null())
     quarantine = bad.select(
         pl.col("_record").cast(pl.Int64).alias("record"),
@@ -364,9 +374,7 @@ def split_errors(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         pl.col("_error_reason").alias("reason"),
         pl.col("raw").str.slice(0, 2000).alias("raw") if "raw" in bad.columns else pl.lit(None, pl.String).alias("raw"),
     )
-    good = df.filter(pl.col("_error_reason").is_null())
-    drop = [c for c in good.columns if c.startswith("_raw_") or c in ("_error_field", "_error_reason", "raw")]
-    return good.drop(drop), quarantine
+    return df.filter(pl.col("_error_reason").is_null()).drop(helpers), quarantine
 
 
 def _sql_str(value: str) -> str:

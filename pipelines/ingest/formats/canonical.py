@@ -55,10 +55,10 @@ OUTCOME_FIELDS = [
 ]
 
 
-def _read(path: Path, fields: list[Field]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _read(path: Path, fields: list[Field], ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     con = duckdb.connect()
     try:
-        return split_errors(jsonl_records(con, path, fields))
+        return split_errors(jsonl_records(con, path, fields, ctx.lines))
     finally:
         con.close()
 
@@ -79,7 +79,7 @@ class CanonicalCalls(InputFormat):
         return {"call_id", "occurred_at", "model", "input_tokens"} <= first.keys()
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        good, quarantine = _read(path, CALL_FIELDS)
+        good, quarantine = _read(path, CALL_FIELDS, ctx)
         good = good.with_columns(
             pl.col("cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens").fill_null(0),
             pl.col("is_batch", "response_cache_hit").fill_null(False),
@@ -101,5 +101,5 @@ class CanonicalOutcomes(InputFormat):
         return {"outcome_id", "outcome", "occurred_at"} <= first.keys()
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        good, quarantine = _read(path, OUTCOME_FIELDS)
+        good, quarantine = _read(path, OUTCOME_FIELDS, ctx)
         return Parsed(rows=good, quarantine=quarantine)
