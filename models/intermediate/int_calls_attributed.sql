@@ -1,6 +1,7 @@
 -- int_calls_attributed: one row per call with its share of the provider's bill.
 -- Each group's explained part of the bill (billed × explained_share) is spread over the group's calls in
--- proportion to their list cost. The share is a dimensionless ratio; money stays DECIMAL throughout.
+-- proportion to their list cost: list cost × the group's attribution rate (attributed / list cost, 15 decimals,
+-- so a group's calls add up to its attributed dollars well within a cent). Money stays DECIMAL throughout.
 with calls as (
     select * from int_calls_priced
 ),
@@ -20,13 +21,8 @@ final as (
         calls.*,
         case when granularity.owner_level then calls.recon_owner else '*' end as group_owner,
         groups.has_bill,
-        case
-            when coalesce(calls.list_cost_usd, 0) = 0 or groups.list_cost_usd = 0 then 0::decimal(38, 12)
-            else (
-                (groups.billed_cost_usd * groups.explained_share::decimal(18, 15))::decimal(38, 12)
-                * (calls.list_cost_usd / groups.list_cost_usd)::decimal(18, 15)
-            )::decimal(38, 12)
-        end as attributed_cost_usd,
+        coalesce((calls.list_cost_usd * groups.attribution_rate)::decimal(38, 12), 0::decimal(38, 12))
+            as attributed_cost_usd,
     from calls
     join granularity using (day, provider, model)
     left join groups

@@ -22,10 +22,16 @@ with calls as (
     from stg_calls
 ),
 
+repeated_call_ids as (
+    -- Most calls reach us once: only what is seen more than once goes through the merge below.
+    select call_id from calls group by call_id having count(*) > 1
+),
+
 call_ids as (
-    -- The response id a call id stands for, when its records name exactly one.
+    -- The response id a call id stands for, when its records name exactly one (a call id seen once stands
+    -- for its own record's id, which that record has already).
     select call_id, min(joinable_request_id) as request_id,
-    from calls
+    from calls semi join repeated_call_ids using (call_id)
     group by call_id
     having min(joinable_request_id) = max(joinable_request_id)
 ),
@@ -34,17 +40,22 @@ keyed as (
     select
         calls.*,
         coalesce(calls.joinable_request_id, call_ids.request_id, 'call:' || calls.call_id) as merge_key,
-        -- One integer per ordering (source rank, then a fixed hash of file and line): cheap to compare.
-        (source_rank::ubigint << 58) + (hash(source_file, source_line) >> 6) as field_order,
-        ((cached_input_tokens + cache_write_tokens + reasoning_tokens = 0)::ubigint << 62)
-            + (source_rank::ubigint << 58) + (hash(source_file, source_line) >> 6) as token_order,
     from calls
     left join call_ids using (call_id)
 ),
 
 repeated as (
-    -- Most calls reach us once: only keys seen more than once go through the merge below.
     select merge_key from keyed group by merge_key having count(*) > 1
+),
+
+to_merge as (
+    select
+        *,
+        -- One integer per ordering (source rank, then a fixed hash of file and line): cheap to compare.
+        (source_rank::ubigint << 58) + (hash(source_file, source_line) >> 6) as field_order,
+        ((cached_input_tokens + cache_write_tokens + reasoning_tokens = 0)::ubigint << 62)
+            + (source_rank::ubigint << 58) + (hash(source_file, source_line) >> 6) as token_order,
+    from keyed semi join repeated using (merge_key)
 ),
 
 merged as (
@@ -80,7 +91,7 @@ merged as (
         arg_min(reported_cost_usd, field_order) filter (where reported_cost_usd is not null) as reported_cost_usd,
         array_to_string(list_sort(list_distinct(list(source_format))), ',') as sources,
         count(distinct source_format) as source_count,
-    from keyed semi join repeated using (merge_key)
+    from to_merge
     group by merge_key
 ),
 

@@ -100,7 +100,7 @@ joined as (
         and b.owner = coalesce(c.owner, u.owner)
 ),
 
-final as (
+shares as (
     select
         *,
         case
@@ -109,6 +109,24 @@ final as (
             else least(1.0, list_cost_usd / billed_cost_usd)
         end as explained_share,
     from joined
+),
+
+attributed as (
+    -- The part of the bill the group's calls explain: what attribution spreads over them.
+    select
+        *,
+        case when list_cost_usd = 0 then 0::decimal(38, 12)
+             else (billed_cost_usd * explained_share::decimal(18, 15))::decimal(38, 12) end as attributed_cost_usd,
+    from shares
+),
+
+final as (
+    select
+        *,
+        -- Attributed dollars per list dollar: a call's share is its list cost times this rate.
+        case when list_cost_usd = 0 then 0::decimal(38, 15)
+             else (attributed_cost_usd / list_cost_usd)::decimal(38, 15) end as attribution_rate,
+    from attributed
 )
 
 select * from final

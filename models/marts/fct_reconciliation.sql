@@ -1,13 +1,8 @@
 -- fct_reconciliation: one row per day × provider × model × owner: the bill against the logged calls.
 -- attributed + unattributed = billed exactly, per row, because unattributed is what attribution did not place.
+-- That the calls' attributed_cost_usd adds up to this table's is checked on every build (quality/invariants.py).
 with groups as (
     select * from int_reconciliation_groups
-),
-
-attributed as (
-    select day, provider, model, group_owner as owner, sum(attributed_cost_usd)::decimal(38, 12) as attributed_cost_usd
-    from int_calls_attributed
-    group by all
 ),
 
 owners as (
@@ -42,14 +37,14 @@ final as (
         groups.billed_cost_usd,
         groups.list_cost_usd,
         groups.provider_list_cost_usd,
-        coalesce(attributed.attributed_cost_usd, 0)::decimal(38, 12) as attributed_cost_usd,
-        (groups.billed_cost_usd - coalesce(attributed.attributed_cost_usd, 0))::decimal(38, 12) as unattributed_cost_usd,
+        groups.attributed_cost_usd,
+        (groups.billed_cost_usd - groups.attributed_cost_usd)::decimal(38, 12) as unattributed_cost_usd,
         groups.provider_tokens,
         groups.logged_tokens,
         groups.logged_calls,
         groups.unbilled_calls,
         case when groups.billed_cost_usd > 0
-             then round(coalesce(attributed.attributed_cost_usd, 0) / groups.billed_cost_usd, 6) end as coverage,
+             then round(groups.attributed_cost_usd / groups.billed_cost_usd, 6) end as coverage,
         -- Tokens are compared only where the provider's usage export is in; without it, the bill is compared
         -- with the logged calls' list cost.
         case
@@ -67,11 +62,6 @@ final as (
         end as gap_reason,
         groups.has_foreign_currency,
     from groups
-    left join attributed
-        on attributed.day = groups.day
-        and attributed.provider = groups.provider
-        and attributed.model = groups.model
-        and attributed.owner = groups.owner
     left join owners on owners.owner = groups.owner
     left join owners as owner_by_list on owner_by_list.owner = groups.provider_owners
     left join line_owner_apps

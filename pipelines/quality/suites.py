@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from pipelines.quality.rules import Rule
+
+if TYPE_CHECKING:  # pandas is imported with GX, in the background (suites.warm_up)
+    import pandas as pd
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
@@ -35,8 +37,30 @@ class GxOutcome:
     error: str | None = None
 
 
-@cache
+_warm_up: threading.Thread | None = None
+
+
+def warm_up() -> None:
+    """Import GX and build its context in a background thread, once per process.
+
+    Importing GX is ~5 s of Python (scipy, altair, sqlalchemy, its datasources) that every run of the checks
+    pays. The warehouse step calls this first: the import then runs while DuckDB builds the day (DuckDB
+    releases the GIL), instead of after it, at the start of the checks.
+    """
+    global _warm_up
+    if _warm_up is None:
+        _warm_up = threading.Thread(target=_new_context, name="gx-warm-up", daemon=True)
+        _warm_up.start()
+
+
 def _context():
+    if _warm_up is not None and _warm_up is not threading.current_thread():
+        _warm_up.join()  # one context, built once, whichever thread got there first
+    return _new_context()
+
+
+@cache
+def _new_context():
     import great_expectations as gx
 
     logging.getLogger("great_expectations").setLevel(logging.ERROR)

@@ -25,14 +25,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from pipelines.contracts import Contract
 from pipelines.quality.rules import ERROR, UNIQUE, Rule, contract_rules, quote, violation_sql
 from pipelines.quality.suites import GxOutcome, run_suite
+
+if TYPE_CHECKING:  # pandas is imported with GX, in the background (suites.warm_up)
+    import pandas as pd
 
 SAMPLE_ROWS = 50_000
 EXAMPLE_ROWS = 5

@@ -3,7 +3,8 @@
 Each file under ``models/`` is one ``select``; its name is the table it builds.
 ``run_model`` wraps it in ``create or replace temp table <name> as …`` on the
 build connection, where the upstream tables already exist by name (a model only
-one later model reads is a temp view instead, see :func:`inlined`).
+one later model reads is a temp view instead, see :func:`inlined`; a published
+model is a view that the build writes to the lake and then reads back).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def inlined() -> frozenset[str]:
 
 
 def run_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    # The table name is a code constant from MODELS, never data.
-    kind = "view" if name in inlined() else "table"
+    # The table name is a code constant from MODELS, never data. A published model is a view too: the build
+    # writes it to its lake file at once and points the name at the file (``build.write_tables``), so the
+    # day's calls are computed once and not held in memory as one more table.
+    kind = "view" if name in inlined() or name in PUBLISHED else "table"
     con.execute(f"create or replace temp {kind} {name} as\n{model_sql(name)}")
