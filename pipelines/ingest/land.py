@@ -80,6 +80,9 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         if not path.is_file():
             raise InputError(path, "no such file")
         settings.ensure_dirs()
+        seen = _seen_record(settings, path, fmt)
+        if not force and (manifest := _unchanged_since_landed(settings, path, seen)):
+            return _already_landed(manifest, path)  # same path, size and mtime as a file landed before: no re-hash
         sha, lines = _digest(path)
         # A file is landed once per format it is read as: by content (``fmt`` None), or as a format named on
         # purpose (a Bedrock invocation log read as provider usage and, named, as call logs).
@@ -87,10 +90,8 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         landing_id = f"{sha}.{fmt}" if named else sha
         manifest = manifest_dir(settings) / f"{landing_id}.json"
         if manifest.exists() and not force:
-            prior = json.loads(manifest.read_text())
-            prior.update(path=str(path), already_landed=True)
-            prior.pop("sha256", None)
-            return LandResult(**{k: v for k, v in prior.items() if k in LandResult.__dataclass_fields__})
+            _remember(seen, path, manifest)
+            return _already_landed(manifest, path)
         if path.stat().st_size == 0:  # also when the format is named: nothing to land is not a success
             raise InputError(path, "file is empty (0 bytes)")
         form = detect(path, fmt)
@@ -132,6 +133,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         result.unpriced_models = sorted(unpriced)
         _write_quarantine(quarantine, settings, f"{sha[:24]}.{fmt}" if named else sha[:24], path, form.name)
         _atomic_write_text(manifest, json.dumps({**asdict(result), "sha256": sha, "landed_at": ctx.landed_at.isoformat()}))
+        _remember(seen, path, manifest)
         return result
     except InputError as e:
         result.error = str(e)
@@ -140,6 +142,38 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         # A reader choking on a malformed file is an expected problem: say which file and record, no traceback.
         result.error = str(read_error(path, e))
         return result
+
+
+def _already_landed(manifest: Path, path: Path) -> LandResult:
+    prior = json.loads(manifest.read_text())
+    prior.update(path=str(path), already_landed=True)
+    prior.pop("sha256", None)
+    return LandResult(**{k: v for k, v in prior.items() if k in LandResult.__dataclass_fields__})
+
+
+# Files left in landing/ are seen again by every later landing run; hashing them all each time would make a run's
+# cost grow with the history kept there (30 days of 1M-call logs: 21 GB read per run). A landed path is remembered
+# with its size and mtime: while both are unchanged it is not read again. Any change (rewritten in place, touched)
+# falls back to the content hash, which stays the file's identity.
+def _seen_record(settings: Settings, path: Path, fmt: str | None) -> Path:
+    key = hashlib.sha256(f"{path.resolve()}|{fmt or ''}".encode()).hexdigest()[:32]
+    return manifest_dir(settings) / "_paths" / f"{key}.json"
+
+
+def _unchanged_since_landed(settings: Settings, path: Path, seen: Path) -> Path | None:
+    if not seen.exists():
+        return None
+    doc, st = json.loads(seen.read_text()), path.stat()
+    manifest = manifest_dir(settings) / doc["manifest"]
+    if (doc["size"], doc["mtime_ns"]) == (st.st_size, st.st_mtime_ns) and manifest.exists():
+        return manifest
+    return None
+
+
+def _remember(seen: Path, path: Path, manifest: Path) -> None:
+    st = path.stat()
+    _atomic_write_text(seen, json.dumps({"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                         "manifest": manifest.name}))
 
 
 # Carried through validation beside the contract's columns: the record number, and how many records a row holds.

@@ -126,3 +126,27 @@ def test_a_blank_line_keeps_every_record_on_its_own_line_number(home, tmp_path):
     result = land_file(path, home)
     assert (result.records_in, result.landed, result.quarantined) == (2, 2, 0)
     assert lake_rows(home).sort("source_line")["source_line"].to_list() == [1, 3]
+
+
+def test_a_file_left_in_landing_is_not_read_again_until_it_changes(home, tmp_path, monkeypatch):
+    """Every landing run sees the files kept in landing/: an unchanged one (same size and mtime) is answered from
+    the manifest without reading it, so a run's cost does not grow with the history kept there."""
+    import os
+
+    from pipelines.ingest import land
+
+    path = write_jsonl(tmp_path / "calls.jsonl", [call(call_id="a"), call(call_id="b")])
+    assert land_file(path, home).landed == 2
+    real_digest = land._digest
+    reads = []
+    monkeypatch.setattr(land, "_digest", lambda p: reads.append(p) or real_digest(p))
+    again = land_file(path, home)
+    assert again.already_landed and again.landed == 2 and reads == []
+
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # touched, same bytes: hashed, still landed
+    assert land_file(path, home).already_landed and len(reads) == 1
+
+    write_jsonl(path, [call(call_id="a"), call(call_id="b"), call(call_id="c")])  # rewritten in place
+    changed = land_file(path, home)
+    assert not changed.already_landed and changed.landed == 3 and len(reads) == 2
