@@ -224,11 +224,12 @@ def direct(args: dict[str, Any]) -> dict[str, Any]:
 def profile_build(args: dict[str, Any]) -> dict[str, Any]:
     """Where build_day's time goes: load_inputs, each model, each table written (no Dagster)."""
     settings = _settings(args["home"])
+    from pipelines.db import connect
     from pipelines.warehouse import build
     from pipelines.warehouse.models import MODELS, PUBLISHED, run_model
 
     day = date.fromisoformat(args["day"])
-    con = build.connect(settings)
+    con = connect(settings)
     timings: list[dict[str, Any]] = []
 
     def timed(label, fn, *a):

@@ -21,13 +21,13 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
-from pipelines.db import frame
+from pipelines.db import connect, frame
 from pipelines.monitoring.budgets import status_rows
 from pipelines.monitoring.drift import DriftConfig, detect
 from pipelines.monitoring.series import collect
 from pipelines.pricing.prices import list_prices
 from pipelines.settings import MODELS_DIR, Settings
-from pipelines.warehouse.build import commit_day, connect, new_build_id, write_tables
+from pipelines.warehouse.build import commit_day, new_build_id, write_tables
 
 WINDOW_DAYS = 56
 POINTS = "monitoring_points"

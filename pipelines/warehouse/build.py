@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
-from pipelines.db import frame
+from pipelines.db import connect, frame
 from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
 from pipelines.settings import Settings
@@ -52,20 +52,6 @@ def landed_days(settings: Settings) -> list[date]:
             if any(folder.glob("*.parquet")):
                 days.add(date.fromisoformat(folder.name[4:]))
     return sorted(days)
-
-
-# DuckDB's own default is 80 % of RAM, which a 10M-call day fills (17.6 GB measured). With a limit, a day larger
-# than it spills to ``work/duckdb_tmp`` and the build's memory stays flat as days grow.
-DEFAULT_MEMORY_LIMIT = "2GB"
-
-
-def connect(settings: Settings, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    settings.work.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"temp_directory": str(settings.work / "duckdb_tmp")})
-    limit = memory_limit or str(settings.raw.get("duckdb_memory_limit") or DEFAULT_MEMORY_LIMIT)
-    con.execute("set memory_limit = $m", {"m": limit})
-    con.execute("set preserve_insertion_order = false")
-    return con
 
 
 def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
+from pipelines.db import connect
 from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, jsonl_records, split_errors
 
 CALL_FIELDS = [
@@ -56,7 +56,7 @@ OUTCOME_FIELDS = [
 
 
 def _read(path: Path, fields: list[Field], ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
-    con = duckdb.connect()
+    con = connect(ctx.settings, keep_order=True)  # a piece's lines held by DuckDB spill past the memory limit
     try:
         return split_errors(jsonl_records(con, path, fields, ctx.lines))
     finally:
