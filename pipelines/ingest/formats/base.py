@@ -262,11 +262,16 @@ def jsonl_records(con, path: Path, fields: list[Field], lines: int | None = None
     except duckdb.InvalidInputException as e:
         if "CSV Error" not in str(e):
             raise
-        return frame(con, sql.replace("{lines}", _unreadable_lines(con, path)))
+        return _arrow_frame(con, sql.replace("{lines}", _unreadable_lines(con, path)))
     try:
-        return frame(con, sql.replace("{lines}", "select * from tb_numbered"))
+        return _arrow_frame(con, sql.replace("{lines}", "select * from tb_numbered"))
     finally:
         con.execute("drop table if exists tb_numbered")
+
+
+def _arrow_frame(con, sql: str, params: dict | None = None) -> pl.DataFrame:
+    """A whole file's rows as a Polars frame: the relation API hands Arrow over without the copy a DB-API result makes."""
+    return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
 
 
 _TOP_LEVEL = re.compile(r"^\$\.[A-Za-z_][A-Za-z0-9_]*$")
@@ -298,8 +303,7 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
         f"from read_json($path, format = 'newline_delimited', columns = {columns}, maximum_object_size = {MAX_LINE_BYTES})"
     )
     try:
-        # The relation API hands Arrow over without the extra copy a DB-API result makes: this frame is the file.
-        df = pl.from_arrow(con.sql(sql, params={"path": str(path)}).to_arrow_table())
+        df = _arrow_frame(con, sql, {"path": str(path)})
     except duckdb.Error:
         return None
     if df.height != (lines if lines is not None else _line_count(path)) or df["_bad"].any():
