@@ -190,8 +190,8 @@ def _records(df: pl.DataFrame) -> int:
 
 # A file of one record per line (``InputFormat.line_records``) larger than this is landed in pieces of about
 # this size, so memory follows the piece, not the file (a day of 10M calls is ~7 GB of JSON lines). Measured peaks:
-# a clean 651 MB canonical log 1.0 GB; with one bad line (the line reader's path) 1.8 GB for 976 MB in 512 MB
-# pieces and 2.9 GB in one piece; a 1.28 GB OTLP log 3.2 GB in 1 GB pieces.
+# a clean 651 MB canonical log 1.0 GB; a 976 MB one with a bad line in its first piece (the line reader's path)
+# 2.5 GB, 2.9 GB when landed whole; a 1.28 GB OTLP log 3.2 GB in 1 GB pieces.
 PIECE_BYTES = 768 * 1024 * 1024
 
 
