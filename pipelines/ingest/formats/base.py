@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 import duckdb
 import polars as pl
 
-from pipelines.db import frame
 from pipelines.settings import Settings
 
 SAMPLE_BYTES = 64 * 1024
@@ -182,14 +181,13 @@ class Field:
 MAX_LINE_BYTES = 256 * 1024 * 1024
 
 
-def records_sql(source: str, fields: list[Field], extracted: bool = False) -> str:
+def records_sql(source: str, fields: list[Field]) -> str:
     """SQL picking typed ``fields`` out of the JSON records of ``source`` (columns ``_record``, ``raw``,
     ``_readable``: null, or why the record could not be read).
 
     One column per field and ``_raw_<field>`` text, plus ``_error_field``/``_error_reason`` for records to
     quarantine (feed the result to ``split_errors``): not JSON, not an object, a required field missing, a
-    value that does not convert to its type. With ``extracted``, ``source`` has the fields' text as a list
-    ``_v`` instead of parsing ``raw``.
+    value that does not convert to its type.
     """
     paths = ", ".join(_sql_str(f.path) for f in fields)
     typed = ",\n".join(
@@ -210,13 +208,10 @@ def records_sql(source: str, fields: list[Field], extracted: bool = False) -> st
     raw_if_bad = ", ".join(
         f"case when _err is not null then {c} end as {c}" for c in ["raw", *(f"_raw_{f.name}" for f in fields)]
     )
-    if extracted:  # the source read the fields already (``_v``)
-        parsed = "select _record, raw, _readable, true as _ok, _v from lines"
-    else:
-        parsed = f"""
-            select _record, raw, _readable, json_valid(raw) as _ok,
-                   case when json_valid(raw) then json_extract_string(raw, [{paths}]) end as _v
-            from lines where raw is not null and trim(raw) <> ''"""
+    parsed = f"""
+        select _record, raw, _readable, json_valid(raw) as _ok,
+               case when json_valid(raw) then json_extract_string(raw, [{paths}]) end as _v
+        from lines where raw is not null and trim(raw) <> ''"""
     sql = f"""
         with lines as ({source}),
         parsed as ({parsed}),
@@ -281,8 +276,8 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     """The fast path for a clean file of flat records: DuckDB's own JSON reader, straight to typed columns.
 
     It parses each line once, on every core, where the line reader below parses it three times, and converts
-    each field's text with the same ``try_cast`` (so ``true`` or ``1.5`` is no more a token count here than
-    there). It is taken only when it can promise what the line reader does: the fields are top-level keys,
+    each field's text with the same ``try_cast``, so a value converts here exactly as there (``true`` is a
+    token count in neither). It is taken only when it can promise what the line reader does: the fields are top-level keys,
     every line is a JSON object DuckDB reads (else it raises), no line is blank (blank lines are skipped, so the
     row count would not be the line count and records would lose their line numbers), and no record is bad
     (a required field missing, a value that does not convert). Otherwise ``None``: the line reader keeps each
