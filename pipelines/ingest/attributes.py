@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.ingest.formats.base import LINE_ARGS, LINES, MAX_LINE_BYTES
 from pipelines.settings import ConfigError, Settings
 
 # The fields a call's attribution needs; the ids after them join its records across sources.
@@ -260,9 +261,6 @@ def output_tokens_sql(reported: str, reasoning: str) -> str:
 
 # ---- reading ---------------------------------------------------------------------------------
 
-MAX_LINE_BYTES = 256 * 1024 * 1024
-
-
 def dimension_columns(dims: dict[str, str]) -> str:
     """The mapped dimensions as select-list entries (``<expr> as app, …``), in the canonical order."""
     return ", ".join(f"{dims[f]} as {f}" for f in DIMENSIONS)
@@ -281,11 +279,9 @@ def lines_sql(numbered: bool = True) -> str:
     Numbering (``with ordinality``) keeps the pipeline in file order on one thread; a big file
     reads ``numbered=False`` and counts lines itself (see ``otel.py``).
     """
-    read = (
-        f"read_csv($path, columns={{'raw': 'VARCHAR'}}, header=false, delim=chr(30), quote='', "
-        f"escape='', auto_detect=false, max_line_size={MAX_LINE_BYTES}, buffer_size={MAX_LINE_BYTES})"
-    )
-    return f"{read} with ordinality as lines(raw, _record)" if numbered else read.replace(f", buffer_size={MAX_LINE_BYTES}", "")
+    if not numbered:
+        return LINES
+    return f"read_csv($path, {LINE_ARGS}, buffer_size={MAX_LINE_BYTES}) with ordinality as lines(raw, _record)"
 
 
 def json_records_sql(path: Path) -> str:

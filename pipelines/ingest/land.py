@@ -22,7 +22,7 @@ import polars as pl
 
 from pipelines.contracts import contract
 from pipelines.db import frame
-from pipelines.ingest.formats.base import InputError, ParseContext, read_error
+from pipelines.ingest.formats.base import InputError, LineCounter, ParseContext, read_error
 from pipelines.ingest.registry import detect
 from pipelines.ingest.validate import validate
 from pipelines.settings import Settings, secret
@@ -59,13 +59,12 @@ def file_sha(path: Path) -> str:
 
 def _digest(path: Path) -> tuple[str, int]:
     """The file's SHA-256 and its line count (a last line without a newline counts), in one read."""
-    h, lines, last = hashlib.sha256(), 0, b"\n"
+    h, counter = hashlib.sha256(), LineCounter()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return h.hexdigest(), lines + (last != b"\n")
+            counter.update(chunk)
+    return h.hexdigest(), counter.lines
 
 
 def manifest_dir(settings: Settings) -> Path:
@@ -99,7 +98,8 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         ctx = ParseContext(settings=settings)
         table_contract = contract(form.table)
         quarantines, days, unpriced = [], set(), set()
-        for piece, lines_before, ctx.lines, stem in _pieces(path, form, settings, sha, lines):
+        for piece, lines_before, piece_lines, stem in _pieces(path, form, settings, sha, lines):
+            ctx.lines = piece_lines  # counted already: the reader need not read the piece again to count them
             parsed = _shifted(_parse_piece(form, piece, path, ctx, lines_before), lines_before)
             rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name)
             good, bad = validate(table_contract.conform(rows, keep=KEEP), table_contract)
@@ -212,25 +212,22 @@ def _pieces(path: Path, form, settings: Settings, sha: str, lines_in_file: int):
     with open(path, "rb") as src, _removed(piece):
         while True:
             with open(piece, "wb") as out:
-                size, lines, last = 0, 0, b"\n"
+                size, counter = 0, LineCounter()
                 while size < PIECE_BYTES:
                     block = src.read(min(1 << 20, PIECE_BYTES - size))
                     if not block:
                         break
                     out.write(block)
                     size += len(block)
-                    lines += block.count(b"\n")
-                    last = block[-1:]
+                    counter.update(block)
                 if size:
-                    if rest := src.readline():  # finish the line the piece ends in
-                        out.write(rest)
-                        lines += rest.count(b"\n")
-                        last = rest[-1:]
-                    lines += last != b"\n"  # the file's last line, without a newline
+                    rest = src.readline()  # finish the line the piece ends in
+                    out.write(rest)
+                    counter.update(rest)
             if not size:
                 break
-            yield piece, lines_before, lines, f"{sha[:24]}-{index:04d}"
-            lines_before += lines
+            yield piece, lines_before, counter.lines, f"{sha[:24]}-{index:04d}"
+            lines_before += counter.lines
             index += 1
 
 

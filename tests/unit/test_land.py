@@ -98,9 +98,14 @@ def test_one_file_lands_once_per_format_it_is_read_as(home):
     assert len(list((settings.lake / "_manifest").glob("*.json"))) == 2
 
 
-def test_a_clean_file_and_one_with_a_bad_line_land_the_same_good_rows(home, tmp_path):
+def test_a_clean_file_and_one_with_a_bad_line_land_the_same_good_rows(home, tmp_path, monkeypatch):
     """A clean file is read by DuckDB's JSON reader in one pass; one bad line sends the whole file to the line
     reader. Both give each row its line number, and neither takes ``true`` for a token count."""
+    from pipelines.ingest.formats import base
+
+    fast_path = []  # per file read: did the one-pass reader take it?
+    real = base._read_json_records
+    monkeypatch.setattr(base, "_read_json_records", lambda *a: fast_path.append(r := real(*a)) or r)
     good = [call(call_id=f"c{i}", input_tokens=100 + i) for i in range(1, 6)]
     clean = write_jsonl(tmp_path / "clean.jsonl", good)
     clean.write_text(clean.read_text().rstrip("\n"))  # the last line without its newline still counts
@@ -109,6 +114,7 @@ def test_a_clean_file_and_one_with_a_bad_line_land_the_same_good_rows(home, tmp_
     rows = lake_rows(home).sort("source_line")
     assert rows["source_line"].to_list() == [1, 2, 3, 4, 5]
     assert rows["call_id"].to_list() == ["c1", "c2", "c3", "c4", "c5"]
+    assert [r is not None for r in fast_path] == [True]
 
     mixed = write_jsonl(tmp_path / "mixed.jsonl", [*good[:2], call(call_id="bool", input_tokens=True),
                                                    call(call_id="word", output_tokens="lots"), *good[2:]])
@@ -118,6 +124,7 @@ def test_a_clean_file_and_one_with_a_bad_line_land_the_same_good_rows(home, tmp_
     assert rows["source_line"].to_list() == [1, 2, 5, 6, 7]
     q = pl.read_parquet(next(home.quarantine.glob(f"*.parquet"))).sort("record")
     assert q.select("record", "field").rows() == [(3, "input_tokens"), (4, "output_tokens")]
+    assert [r is not None for r in fast_path] == [True, False]  # the bad records went to the line reader
 
 
 def test_a_blank_line_keeps_every_record_on_its_own_line_number(home, tmp_path):

@@ -181,6 +181,17 @@ class Field:
 MAX_LINE_BYTES = 256 * 1024 * 1024
 
 
+def _field_checks(f: Field, text: str, typed: str) -> list[tuple[str, str]]:
+    """(condition, reason) SQL for each way field ``f`` makes its record bad, given the field's ``text`` and its
+    ``typed`` value: the one rule set both JSON readers below apply."""
+    checks = []
+    if f.required:
+        checks.append((f"{text} is null", "'missing required field'"))
+    if f.type != "VARCHAR":
+        checks.append((f"{text} is not null and {typed} is null", f"'not a valid {f.type.lower()}: ' || left({text}, 80)"))
+    return checks
+
+
 def records_sql(source: str, fields: list[Field]) -> str:
     """SQL picking typed ``fields`` out of the JSON records of ``source`` (columns ``_record``, ``raw``,
     ``_readable``: null, or why the record could not be read).
@@ -193,15 +204,11 @@ def records_sql(source: str, fields: list[Field]) -> str:
     typed = ",\n".join(
         f"try_cast(_v[{i + 1}] as {f.type}) as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields)
     )
-    checks = []
-    for f in fields:
-        if f.required:
-            checks.append(f"when _raw_{f.name} is null then {_sql_str(f.name)} || '|missing required field'")
-        if f.type != "VARCHAR":
-            checks.append(
-                f"when _raw_{f.name} is not null and {f.name} is null then "
-                f"{_sql_str(f.name)} || '|not a valid {f.type.lower()}: ' || left(_raw_{f.name}, 80)"
-            )
+    checks = [
+        f"when {condition} then {_sql_str(f.name + '|')} || {reason}"
+        for f in fields
+        for condition, reason in _field_checks(f, f"_raw_{f.name}", f.name)
+    ]
     check_sql = " ".join(checks) or "when false then null"
     # The line's text and the fields' text only matter for lines that go to quarantine: null elsewhere,
     # so a good row does not carry its whole line (and each field twice) through Arrow and Polars.
@@ -251,7 +258,7 @@ def jsonl_records(con, path: Path, fields: list[Field], lines: int | None = None
         # JSON work below runs on every core instead of in the numbering's single thread.
         con.execute(
             f"create or replace temp table tb_numbered as "
-            f"select row_number() over () as _record, raw, null::varchar as _readable from {_LINES}",
+            f"select row_number() over () as _record, raw, null::varchar as _readable from {LINES}",
             params,
         )
     except duckdb.InvalidInputException as e:
@@ -286,13 +293,16 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     if not fields or not all(_TOP_LEVEL.match(f.path) for f in fields):
         return None
     columns = "{" + ", ".join(f"{_sql_str(f.path[2:])}: 'VARCHAR'" for f in fields) + "}"
-    text = {f.name: _ident(f.path[2:]) for f in fields}
+    text = {f.name: sql_ident(f.path[2:]) for f in fields}
     typed = ", ".join(
-        (f"try_cast({text[f.name]} as {f.type})" if f.type != "VARCHAR" else text[f.name]) + f" as {_ident(f.name)}"
+        (f"try_cast({text[f.name]} as {f.type})" if f.type != "VARCHAR" else text[f.name]) + f" as {sql_ident(f.name)}"
         for f in fields
     )
-    bad = [f"{text[f.name]} is null" for f in fields if f.required]
-    bad += [f"({text[f.name]} is not null and try_cast({text[f.name]} as {f.type}) is null)" for f in fields if f.type != "VARCHAR"]
+    bad = [
+        f"({condition})"
+        for f in fields
+        for condition, _ in _field_checks(f, text[f.name], f"try_cast({text[f.name]} as {f.type})")
+    ]
     sql = (
         f"select {typed}, ({' or '.join(bad) or 'false'}) as _bad "
         f"from read_json($path, format = 'newline_delimited', columns = {columns}, maximum_object_size = {MAX_LINE_BYTES})"
@@ -309,25 +319,42 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     )
 
 
+class LineCounter:
+    """The lines of a byte stream fed to it block by block; a last line without its newline counts."""
+
+    def __init__(self) -> None:
+        self.newlines, self._last = 0, b"\n"
+
+    def update(self, block: bytes) -> None:
+        if block:
+            self.newlines += block.count(b"\n")
+            self._last = block[-1:]
+
+    @property
+    def lines(self) -> int:
+        return self.newlines + (self._last != b"\n")
+
+
 def _line_count(path: Path) -> int:
-    count, last = 0, b"\n"
+    counter = LineCounter()
     with open(path, "rb") as f:
         while block := f.read(1 << 24):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
+            counter.update(block)
+    return counter.lines
 
 
-def _ident(name: str) -> str:
+def sql_ident(name: str) -> str:
+    """Quote a code constant (a column or JSON key name) as a SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
-# The file as lines of text: a "CSV" of one column with no delimiter, quote or escape.
-_LINE_ARGS = (
+# The file ``$path`` as lines of text (``raw``; blank lines null): a "CSV" of one column with no delimiter,
+# quote or escape. Every line reader of the project reads through these arguments.
+LINE_ARGS = (
     "columns={'raw': 'VARCHAR'}, header=false, delim=chr(30), quote='', escape='', auto_detect=false, "
     f"max_line_size={MAX_LINE_BYTES}"
 )
-_LINES = f"read_csv($path, {_LINE_ARGS})"
+LINES = f"read_csv($path, {LINE_ARGS})"
 _REJECTS = "tb_line_rejects"
 
 
@@ -341,7 +368,7 @@ def _unreadable_lines(con, path: Path) -> str:
     con.execute(f"drop table if exists {_REJECTS}_scans")
     opts = f"ignore_errors=true, store_rejects=true, rejects_table='{_REJECTS}', rejects_scan='{_REJECTS}_scans'"
     con.execute(
-        f"create or replace temp table tb_lines as select row_number() over () as k, raw from read_csv($path, {_LINE_ARGS}, {opts})",
+        f"create or replace temp table tb_lines as select row_number() over () as k, raw from read_csv($path, {LINE_ARGS}, {opts})",
         {"path": str(path)},
     )
     total = con.execute(f"select (select count(*) from tb_lines) + (select count(*) from {_REJECTS})").fetchall()[0][0]

@@ -23,10 +23,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.ingest.attributes import (
-    dimension_columns,
     AttributeMapping,
     Params,
     bigint_sql,
+    dimension_columns,
     json_dotted_path,
     json_records_sql,
     member_sql,

@@ -18,10 +18,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.ingest.attributes import (
-    dimension_columns,
     AttributeMapping,
     Params,
     bigint_sql,
+    dimension_columns,
     first_record,
     input_tokens_sql,
     json_list_sql,

@@ -19,12 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines.ingest.attributes import (
-    dimension_columns,
-    MAX_LINE_BYTES,
     AttributeMapping,
     Params,
     bigint_sql,
     bool_sql,
+    dimension_columns,
     first_record,
     input_tokens_sql,
     json_list_sql,
@@ -39,7 +38,7 @@ from pipelines.ingest.attributes import (
     status_sql,
     timestamp_sql,
 )
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.base import MAX_LINE_BYTES, InputFormat, Parsed, ParseContext, Sample, split_errors
 
 KEYS = {"request_id", "spend", "starttime"}
 

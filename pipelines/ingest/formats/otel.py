@@ -22,13 +22,13 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.attributes import (
-    dimension_columns,
-    FIELDS,
     AttributeMapping,
+    FIELDS,
     Params,
     bigint_sql,
     bool_sql,
     connect,
+    dimension_columns,
     input_tokens_sql,
     lines_sql,
     output_tokens_sql,
@@ -260,7 +260,7 @@ class OtelGenAISpans(InputFormat):
 
 
 # Lines are parsed this many bytes of text at a time: the parsed spans take several times their
-# text in memory, so a 256 MB piece is not held parsed all at once.
+# text in memory, so a landing piece is not held parsed all at once.
 BATCH_BYTES = 32 * 1024 * 1024
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.formats.base import MAX_LINE_BYTES, Field, InputError, _sql_str, read_error, records_sql
+from pipelines.ingest.formats.base import LINES, Field, InputError, _sql_str, read_error, records_sql, sql_ident
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
@@ -156,7 +156,7 @@ def typed_records(
     present = [c for c in cols if picked[c.name] is not None]
     needed = sorted({picked[c.name] for c in present})
     source_sql = source_sql.replace(
-        "__COLUMNS__", ", ".join((column_sql or {}).get(n, _ident(n)) + " as " + _ident(n) for n in needed) or "1 as _none"
+        "__COLUMNS__", ", ".join((column_sql or {}).get(n, sql_ident(n)) + " as " + sql_ident(n) for n in needed) or "1 as _none"
     )
     typed = ",\n".join(f"{c.sql(picked[c.name])} as {c.name}" for c in cols)
     texts = ", ".join(f"{_text(picked[c.name])} as _raw_{c.name}" for c in present)
@@ -263,17 +263,15 @@ def jsonl_records(
         names = list(columns)
         plain = [n for n in names if not columns[n].endswith("!json")]
         paths = ", ".join(_sql_str(columns[n]) for n in plain)
-        picks = [f"_v[{i + 1}] as {_ident(n)}" for i, n in enumerate(plain)]
+        picks = [f"_v[{i + 1}] as {sql_ident(n)}" for i, n in enumerate(plain)]
         picks += [
-            f"case when _ok then json_extract(raw, {_sql_str(columns[n][:-5])})::VARCHAR end as {_ident(n)}"
+            f"case when _ok then json_extract(raw, {_sql_str(columns[n][:-5])})::VARCHAR end as {sql_ident(n)}"
             for n in names
             if n not in plain
         ]
         source = f"""
             with lines as (
-                select row_number() over () as _record, raw
-                from read_csv($path, columns = {{'raw': 'VARCHAR'}}, header = false, delim = chr(30), quote = '',
-                              escape = '', auto_detect = false, max_line_size = {MAX_LINE_BYTES})
+                select row_number() over () as _record, raw from {LINES}
             ),
             parsed as (
                 select _record, raw, case when json_valid(raw) then json_type(raw) = 'OBJECT' else false end as _ok
@@ -292,10 +290,6 @@ def jsonl_records(
         raise read_error(path, e) from None
     finally:
         con.close()
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def json_head(sample) -> object:
