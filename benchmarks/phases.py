@@ -241,7 +241,7 @@ def profile_build(args: dict[str, Any]) -> dict[str, Any]:
     for _, name in MODELS:  # as build_day does: a published model is written as soon as it is defined
         timed(name, run_model, con, name)
         if name in PUBLISHED:
-            timed(f"write {name}", build.write_tables, con, settings, day, "profile", [name])
+            timed(f"write {name}", build.write_and_read_back, con, settings, day, "profile", name)
     con.close()
     for name in PUBLISHED:
         (settings.lake / name / f"day={day.isoformat()}" / "profile.parquet").unlink(missing_ok=True)

@@ -11,16 +11,12 @@ groups as (
 ),
 
 granularity as (
-    select day, provider, model, bool_and(recon_owner is not null) as owner_level
-    from calls
-    group by all
+    select * from int_reconciliation_granularity
 ),
 
 final as (
     select
         calls.*,
-        case when granularity.owner_level then calls.recon_owner else '*' end as group_owner,
-        groups.has_bill,
         coalesce((calls.list_cost_usd * groups.attribution_rate)::decimal(38, 12), 0::decimal(38, 12))
             as attributed_cost_usd,
     from calls

@@ -19,9 +19,7 @@ costs as (
 ),
 
 granularity as (
-    select day, provider, model, bool_and(recon_owner is not null) as owner_level
-    from calls
-    group by all
+    select * from int_reconciliation_granularity
 ),
 
 call_groups as (

@@ -27,7 +27,7 @@ from pipelines.monitoring.drift import DriftConfig, detect
 from pipelines.monitoring.series import collect
 from pipelines.pricing.prices import list_prices
 from pipelines.settings import MODELS_DIR, Settings
-from pipelines.warehouse.build import commit_day, new_build_id, write_tables
+from pipelines.warehouse.build import commit_day, day_file, new_build_id, write_tables
 
 WINDOW_DAYS = 56
 POINTS = "monitoring_points"
@@ -64,7 +64,7 @@ def table_file(settings: Settings, table: str, day: date, doc: dict | None) -> P
     entry = (doc or {}).get("tables", {}).get(table)
     if not entry:
         return None
-    path = settings.lake / table / f"day={day.isoformat()}" / f"{entry['build_id']}.parquet"
+    path = day_file(settings, table, day, entry["build_id"])
     return path if path.exists() else None
 
 

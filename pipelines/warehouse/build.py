@@ -16,6 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -123,7 +124,7 @@ def build_day(day: date, settings: Settings, build_id: str | None = None) -> Day
         for _, name in MODELS:
             run_model(con, name)
             if name in PUBLISHED:
-                result.rows |= write_tables(con, settings, day, build_id, [name])
+                result.rows[name] = write_and_read_back(con, settings, day, build_id, name)
         result.unpriced_models = [
             f"{p}/{m}"
             for p, m in con.execute(
@@ -137,13 +138,25 @@ def build_day(day: date, settings: Settings, build_id: str | None = None) -> Day
     return result
 
 
+def write_and_read_back(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, build_id: str, name: str) -> int:
+    """Write a published model (a view) to its day file at once and point its name at the file: the models after
+    it read the written rows instead of computing them again. Returns its row count."""
+    rows = write_tables(con, settings, day, build_id, [name])[name]
+    con.execute(f"create or replace temp view {name} as "
+                f"select * from read_parquet({_sql_literal(str(day_file(settings, name, day, build_id)))})")
+    return rows
+
+
+def day_file(settings: Settings, table: str, day: date, build_id: str) -> Path:
+    return settings.lake / table / f"day={day.isoformat()}" / f"{build_id}.parquet"
+
+
 def write_tables(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, build_id: str, names: list[str]) -> dict[str, int]:
-    """Write each named temp table or view as the day's file of this build, and from then on read ``name`` from
-    that file: a later model scans the written rows rather than computing them again. Returns row counts; the
-    files are not yet committed (``commit_day``)."""
+    """Write each named temp table or view as the day's file of this build; returns row counts (read from the
+    written file, so a view is not computed twice). Not yet committed (``commit_day``)."""
     rows = {}
     for name in names:
-        target = settings.lake / name / f"day={day.isoformat()}" / f"{build_id}.parquet"
+        target = day_file(settings, name, day, build_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
         # zstd level 1: as small as the default level 3 for these columns, and a quarter faster to write.
@@ -153,14 +166,7 @@ def write_tables(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, 
             {"path": str(tmp)},
         )
         os.replace(tmp, target)
-        kind = con.execute(
-            "select table_type from information_schema.tables where table_schema = 'main' and table_name = $n "
-            "and table_catalog = 'temp'",
-            {"n": name},
-        ).fetchone()
-        con.execute(f"drop {'view' if kind and kind[0] == 'VIEW' else 'table'} if exists {name}")
-        con.execute(f"create temp view {name} as select * from read_parquet({_sql_literal(str(target))})")
-        rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+        rows[name] = con.execute("select count(*) from read_parquet($p)", {"p": str(target)}).fetchone()[0]
     return rows
 
 
@@ -207,7 +213,7 @@ def committed_files(
     for day, doc in sorted(days.items()):
         if (since and day < since) or (until and day > until) or table not in doc["tables"]:
             continue
-        path = settings.lake / table / f"day={day.isoformat()}" / f"{doc['tables'][table]['build_id']}.parquet"
+        path = day_file(settings, table, day, doc["tables"][table]["build_id"])
         if path.exists():
             files.append(str(path))
     return files

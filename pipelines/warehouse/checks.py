@@ -46,9 +46,8 @@ def _warned(tables: list[str]) -> list[str]:
     return [t for t in tables if any(r.severity == WARN for r in contract_rules(contract(t)))]
 
 
-def _specs(tables: list[str], invariants: list) -> list[dg.AssetCheckSpec]:
+def _specs(tables: list[str], warned: list[str], invariants: list) -> list[dg.AssetCheckSpec]:
     specs = []
-    warned = _warned(tables)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # partitioned check specs are a preview feature in Dagster 1.13
         for table in tables:
@@ -86,8 +85,8 @@ def _specs(tables: list[str], invariants: list) -> list[dg.AssetCheckSpec]:
 
 def table_checks(name: str, tables: list[str], invariants: list) -> dg.AssetChecksDefinition:
     """One step that checks each day of the run for ``tables``: their contracts and the ``invariants``."""
-    specs = _specs(tables, invariants)
     warned = _warned(tables)
+    specs = _specs(tables, warned, invariants)
 
     @dg.multi_asset_check(specs=specs, name=name, compute_kind="great_expectations")
     def _checks(context: dg.AssetCheckExecutionContext, tokenbooks: TokenbooksResource):

@@ -24,6 +24,7 @@ MODELS: list[tuple[str, str]] = [
     ("staging", "stg_provider_costs"),
     ("intermediate", "int_calls_merged"),
     ("intermediate", "int_calls_priced"),
+    ("intermediate", "int_reconciliation_granularity"),
     ("intermediate", "int_provider_usage_priced"),
     ("intermediate", "int_reconciliation_groups"),
     ("intermediate", "int_calls_attributed"),
@@ -70,7 +71,7 @@ def inlined() -> frozenset[str]:
 
 def run_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
     # The table name is a code constant from MODELS, never data. A published model is a view too: the build
-    # writes it to its lake file at once and points the name at the file (``build.write_tables``), so the
+    # writes it to its lake file at once and points the name at the file (``build.write_and_read_back``), so the
     # day's calls are computed once and not held in memory as one more table.
     kind = "view" if name in inlined() or name in PUBLISHED else "table"
     con.execute(f"create or replace temp {kind} {name} as\n{model_sql(name)}")
