@@ -67,15 +67,10 @@ final as (
         case
             when is_unbilled then 0::decimal(38, 12)
             when p_input is null then null
-            else (
-                (
-                    (input_tokens - cached_input_tokens - cache_write_tokens) * p_input
-                    + cached_input_tokens * p_cached
-                    + (cache_write_tokens - cache_write_1h_tokens) * p_write_5m
-                    + cache_write_1h_tokens * p_write_1h
-                    + output_tokens * p_output
-                ) * 0.000001::decimal(7, 6)
-            )::decimal(38, 12)
+            else list_cost_usd(
+                input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens,
+                p_input, p_cached, p_write_5m, p_write_1h, p_output
+            )
         end as list_cost_usd,
         -- What the cache reads would have cost as uncached input: the prompt-cache saving.
         case

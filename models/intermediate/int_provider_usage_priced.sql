@@ -1,5 +1,6 @@
--- int_provider_usage_priced: one row per provider usage line with what it costs at list price,
--- so the bill can be compared with the logged calls on the same prices.
+-- int_provider_usage_priced: one row per provider usage line with what it costs at list price, priced by the
+-- same rules as the logged calls (int_calls_priced): cache reads, 5-minute and 1-hour cache writes, batch, and
+-- the long-context tier where the provider says the usage was long-context.
 with usage as (
     select * from stg_provider_usage
 ),
@@ -12,15 +13,18 @@ final as (
     select
         usage.*,
         prices.price_source,
-        (
-            (
-                (usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens) * prices.input_usd_per_mtok
-                + usage.cached_input_tokens * prices.cached_input_usd_per_mtok
-                + (usage.cache_write_tokens - usage.cache_write_1h_tokens) * prices.cache_write_5m_usd_per_mtok
-                + usage.cache_write_1h_tokens * prices.cache_write_1h_usd_per_mtok
-                + usage.output_tokens * prices.output_usd_per_mtok
-            ) * 0.000001::decimal(7, 6)
-        )::decimal(38, 12) as list_cost_usd,
+        case when coalesce(usage.is_long_context, false) and prices.long_context_threshold is not null
+            then list_cost_usd(
+                usage.input_tokens, usage.cached_input_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
+                usage.output_tokens, prices.lc_input_usd_per_mtok, prices.lc_cached_input_usd_per_mtok,
+                prices.lc_cache_write_5m_usd_per_mtok, prices.lc_cache_write_1h_usd_per_mtok, prices.lc_output_usd_per_mtok
+            )
+            else list_cost_usd(
+                usage.input_tokens, usage.cached_input_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens,
+                usage.output_tokens, prices.input_usd_per_mtok, prices.cached_input_usd_per_mtok,
+                prices.cache_write_5m_usd_per_mtok, prices.cache_write_1h_usd_per_mtok, prices.output_usd_per_mtok
+            )
+        end as list_cost_usd,
     from usage
     left join prices
         on prices.provider = usage.provider

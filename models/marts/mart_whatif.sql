@@ -62,15 +62,16 @@ scenarios as (
 priced as (
     select
         scenarios.*,
-        (
-            (
-                scenarios.uncached_input_tokens * prices.input_usd_per_mtok
-                + scenarios.cached_input_tokens * prices.cached_input_usd_per_mtok
-                + scenarios.cache_write_5m_tokens * prices.cache_write_5m_usd_per_mtok
-                + scenarios.cache_write_1h_tokens * prices.cache_write_1h_usd_per_mtok
-                + scenarios.output_tokens * prices.output_usd_per_mtok
-            ) * 0.000001::decimal(7, 6)
-        )::decimal(38, 12) as whatif_cost_usd,
+        list_cost_usd(
+            scenarios.uncached_input_tokens + scenarios.cached_input_tokens + scenarios.cache_write_5m_tokens
+                + scenarios.cache_write_1h_tokens,
+            scenarios.cached_input_tokens,
+            scenarios.cache_write_5m_tokens + scenarios.cache_write_1h_tokens,
+            scenarios.cache_write_1h_tokens,
+            scenarios.output_tokens,
+            prices.input_usd_per_mtok, prices.cached_input_usd_per_mtok, prices.cache_write_5m_usd_per_mtok,
+            prices.cache_write_1h_usd_per_mtok, prices.output_usd_per_mtok
+        ) as whatif_cost_usd,
     from scenarios
     join dim_prices as prices
         on prices.provider = scenarios.target_provider

@@ -95,13 +95,14 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
             raise InputError(path, "file is empty (0 bytes)")
         form = detect(path, fmt)
         result.format, result.table = form.name, form.table
-        ctx = ParseContext(settings=settings)
+        ctx = ParseContext(settings=settings, delivery_id=sha[:24])
         table_contract = contract(form.table)
         quarantines, days, unpriced = [], set(), set()
         for piece, lines_before, piece_lines, stem in _pieces(path, form, settings, sha, lines):
             ctx.lines = piece_lines  # counted already: the reader need not read the piece again to count them
             parsed = _shifted(_parse_piece(form, piece, path, ctx, lines_before), lines_before)
-            rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name)
+            delivery = _delivery(form, parsed, ctx)
+            rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name, delivery)
             good, bad = validate(table_contract.conform(rows, keep=KEEP), table_contract)
             quarantine = pl.concat(
                 [_with_raw(parsed.quarantine).select("record", "field", "reason", "raw"), bad.select(QUARANTINE_COLS)],
@@ -116,7 +117,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
             days |= set(_write_partitions(good, settings.lake / form.table, sha, stem))
             for table, extra_rows in parsed.extra.items():
                 extra_contract = contract(table)
-                finished = _finish_rows(extra_rows, table, ctx, str(path), form.name)
+                finished = _finish_rows(extra_rows, table, ctx, str(path), form.name, delivery)
                 good_x, bad_x = validate(extra_contract.conform(finished, keep=KEEP), extra_contract)
                 days |= set(_write_partitions(extra_contract.conform(good_x), settings.lake / table, sha, stem))
                 also = result.also.setdefault(table, {"landed": 0, "quarantined": 0})
@@ -259,10 +260,21 @@ def _shifted(parsed, lines_before: int):
     return parsed
 
 
-def _finish_rows(rows: pl.DataFrame, table: str, ctx: ParseContext, source_file: str, source_format: str) -> pl.DataFrame:
+def _delivery(form, parsed, ctx: ParseContext) -> dict:
+    """Which channel and delivery a provider file's rows come from (``InputFormat.channel``/``complete``)."""
+    return {
+        "channel": form.channel or form.name,
+        "channel_rank": form.channel_rank,
+        "delivery_id": ctx.delivery_id,
+        "delivery_complete": form.complete if parsed.complete is None else parsed.complete,
+    }
+
+
+def _finish_rows(rows: pl.DataFrame, table: str, ctx: ParseContext, source_file: str, source_format: str,
+                 delivery: dict | None = None) -> pl.DataFrame:
     """What every format needs and none should write again: provenance, UTC day, canonical model, hashed users."""
     cols = set(rows.columns)
-    extra = []
+    extra = [pl.lit(v).alias(k) for k, v in (delivery or {}).items() if k in contract(table).names and k not in cols]
     if "source_file" not in cols:
         extra.append(pl.lit(source_file).alias("source_file"))
     if "source_format" not in cols and "source_format" in contract(table).names:
@@ -287,7 +299,7 @@ def _finish_rows(rows: pl.DataFrame, table: str, ctx: ParseContext, source_file:
 def line_key(rows: pl.DataFrame, table: str) -> pl.Expr:
     """Identity of a billed fact: what it is, not which file said it."""
     parts = ["provider", "day", "model_raw", "owner", "is_batch"]
-    parts += ["service_tier"] if table == "provider_usage" else ["cost_type", "token_type", "line_item"]
+    parts += ["service_tier", "is_long_context"] if table == "provider_usage" else ["cost_type", "token_type", "line_item"]
     return pl.concat_str([pl.col(p).cast(pl.String).fill_null("") for p in parts if p in rows.columns], separator="|").alias(
         "line_key"
     )

@@ -26,7 +26,7 @@ from pipelines.db import connect, frame
 from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
 from pipelines.settings import Settings
-from pipelines.warehouse.models import MODELS, PUBLISHED, run_model
+from pipelines.warehouse.models import MODELS, PUBLISHED, create_macros, run_model
 
 LANDED = ["calls", "outcomes", "provider_usage", "provider_costs"]
 
@@ -98,6 +98,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
     )
     con.execute("create or replace temp table dim_owners as select * from owners")
     con.execute("create or replace temp table dim_whatif_models as select * from whatif")
+    create_macros(con)
 
 
 def _sql_literal(value: str) -> str:

@@ -18,6 +18,7 @@ from pipelines.settings import MODELS_DIR
 
 # Build order: each model reads only tables built before it (or the lake_* / dim_* inputs).
 MODELS: list[tuple[str, str]] = [
+    ("staging", "stg_model_aliases"),
     ("staging", "stg_calls"),
     ("staging", "stg_outcomes"),
     ("staging", "stg_provider_usage"),
@@ -67,6 +68,12 @@ def inlined() -> frozenset[str]:
         if name not in PUBLISHED and name not in READ_AFTER_BUILD and len(readers) <= 1:
             out.add(name)
     return frozenset(out)
+
+
+def create_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """The SQL macros models share (``models/macros/*.sql``, one ``create macro`` each)."""
+    for path in sorted((MODELS_DIR / "macros").glob("*.sql")):
+        con.execute(path.read_text(encoding="utf-8"))
 
 
 def run_model(con: duckdb.DuckDBPyConnection, name: str) -> None:

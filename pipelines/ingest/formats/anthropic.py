@@ -33,10 +33,16 @@ from pipelines.ingest.formats.billing import (
 )
 from pipelines.ingest.formats.readers import (
     page_records,
+    pages_complete,
     records_in,
 )
 
 PROVIDER = "anthropic"
+
+
+def long_context(window: pl.Expr) -> pl.Expr:
+    """The report's ``context_window`` ("0-200k", "200k-1M") as the long-context price tier flag."""
+    return window.str.strip_chars().str.to_lowercase().str.starts_with("200k").fill_null(False).alias("is_long_context")
 _USAGE_KEY = re.compile(r'"uncached_input_tokens"\s*:')
 _COST_KEY = re.compile(r'"(?:cost_type|amount)"\s*:')
 TOKEN_TYPES = {
@@ -61,6 +67,7 @@ USAGE_FIELDS = [
     Field("workspace_id", "$.workspace_id"),
     Field("api_key_id", "$.api_key_id"),
     Field("service_tier", "$.service_tier"),
+    Field("context_window", "$.context_window"),
 ]
 # The amount is cents as text; read it at two more decimals than the lake keeps, then scale exactly.
 COST_FIELDS = [
@@ -86,6 +93,7 @@ class AnthropicUsageReport(InputFormat):
     name = "anthropic_usage_report"
     table = "provider_usage"
     description = "Anthropic Admin API usage report pages (/v1/organizations/usage_report/messages)"
+    channel, channel_rank, complete = "anthropic_usage", 1, True
 
     def sniff(self, sample: Sample) -> bool:
         return _is_report(sample) and bool(_USAGE_KEY.search(sample.text))
@@ -106,17 +114,20 @@ class AnthropicUsageReport(InputFormat):
             pl.lit(None, pl.Int64).alias("requests"),
             (tier == "batch").fill_null(False).alias("is_batch"),
             tier.alias("service_tier"),
+            long_context(pl.col("context_window")),
             pl.lit(None, pl.String).alias("project_id"),
             owner(("key", pl.col("api_key_id")), ("workspace", pl.col("workspace_id"))),
         )
         rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
-        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))
+        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine),
+                      complete=pages_complete(path))
 
 
 class AnthropicCostReport(InputFormat):
     name = "anthropic_cost_report"
     table = "provider_costs"
     description = "Anthropic Admin API cost report pages (/v1/organizations/cost_report); amounts in cents"
+    channel, channel_rank, complete = "anthropic_costs", 1, True
 
     def sniff(self, sample: Sample) -> bool:
         return _is_report(sample) and not _USAGE_KEY.search(sample.text) and bool(_COST_KEY.search(sample.text))
@@ -152,4 +163,5 @@ class AnthropicCostReport(InputFormat):
             owner(("workspace", pl.col("workspace_id"))),
         )
         rows = to_key_grain(rows, COST_DIMS, COST_SUMS)
-        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))
+        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine),
+                      complete=pages_complete(path))

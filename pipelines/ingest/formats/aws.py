@@ -98,6 +98,8 @@ class AwsCurCsv(InputFormat):
     name = "aws_cur_csv"
     table = "provider_costs"
     description = "AWS CUR 2.0 (Data Exports) CSV; Bedrock line items"
+    # A CUR 2.0 export rewrites the billing period's files whole: each delivery is complete.
+    channel, channel_rank, complete = "aws_cur", 2, True
 
     def sniff(self, sample: Sample) -> bool:
         return CUR_COLUMNS <= {h.lower() for h in sample.csv_header}
@@ -110,6 +112,7 @@ class AwsCurParquet(InputFormat):
     name = "aws_cur_parquet"
     table = "provider_costs"
     description = "AWS CUR 2.0 (Data Exports) Parquet; Bedrock line items"
+    channel, channel_rank, complete = "aws_cur", 2, True
 
     def sniff(self, sample: Sample) -> bool:
         if not sample.head.startswith(b"PAR1"):
@@ -231,6 +234,9 @@ class BedrockInvocationUsage(InputFormat):
     name = "bedrock_invocation_usage"
     table = "provider_usage"
     description = "Amazon Bedrock model invocation logs (JSON lines) summed into provider usage"
+    # Per-call logs delivered in pieces (one object per few minutes): each file adds; the CUR, where it
+    # is landed too, stands before them for the same usage.
+    channel, channel_rank = "bedrock_invocation_logs", 3
 
     def sniff(self, sample: Sample) -> bool:
         first = json_head(sample)

@@ -79,6 +79,8 @@ class AzureCostDetails(InputFormat):
     name = "azure_cost_details"
     table = "provider_costs"
     description = "Azure Cost Management export / Cost Details CSV (MCA or EA)"
+    # A scheduled export rewrites the month to date: each delivery is complete.
+    channel, channel_rank, complete = "azure_cost_export", 2, True
 
     def sniff(self, sample: Sample) -> bool:
         header = {h.lower() for h in sample.csv_header}

@@ -123,6 +123,8 @@ class ParseContext:
     landed_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     # Lines in the file (or piece) being parsed, when the lander counted them already; else the reader counts.
     lines: int | None = None
+    # The delivery this file is: its content hash (what a newer delivery of the same facts replaces).
+    delivery_id: str | None = None
 
     @cached_property
     def models(self):
@@ -146,6 +148,9 @@ class Parsed:
     # Rows for further tables read from the same records (a CUR's token usage beside its costs):
     # table -> rows, finished, validated and written like ``rows``; counted in ``LandResult.also``.
     extra: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # Whether the file is a complete delivery of the days and models it holds (see ``InputFormat.complete``);
+    # None: the format's default. A page set cut short (``has_more`` on its last page) is not.
+    complete: bool | None = None
 
 
 class InputFormat:
@@ -156,6 +161,16 @@ class InputFormat:
     description: ClassVar[str] = ""
     # One record per line, ``_record`` = line number: a big file may be landed in pieces cut at line ends.
     line_records: ClassVar[bool] = False
+    # Provider usage and cost formats: which channel delivers the facts, and how it ranks against the
+    # provider's other channels for the same usage (1 = the provider's own usage report, 2 = a billing
+    # export, 3 = per-call invocation logs). Formats that read the same facts the same way (an admin API
+    # page and the dashboard's CSV of it) share a channel. ``complete``: a file of this format holds every
+    # fact of each (day, model) it covers, so it replaces an earlier delivery of them entirely, lines it no
+    # longer lists included; otherwise it adds to them (newest version per ``line_key``).
+    # See ``models/macros/current_facts.sql``.
+    channel: ClassVar[str | None] = None
+    channel_rank: ClassVar[int] = 2
+    complete: ClassVar[bool] = False
 
     def sniff(self, sample: Sample) -> bool:  # pragma: no cover - interface
         raise NotImplementedError

@@ -24,7 +24,8 @@ USAGE_SUMS = [
     "reasoning_tokens",
     "requests",
 ]
-USAGE_DIMS = ["day", "provider", "model_raw", "owner", "is_batch", "service_tier", "project_id", "workspace_id", "api_key_id"]
+USAGE_DIMS = ["day", "provider", "model_raw", "owner", "is_batch", "service_tier", "is_long_context", "project_id",
+              "workspace_id", "api_key_id"]
 COST_SUMS = ["billed_amount", "billed_cost_usd"]
 COST_DIMS = [
     "day",

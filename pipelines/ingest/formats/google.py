@@ -100,6 +100,8 @@ class GoogleBillingJsonl(InputFormat):
     name = "google_billing_jsonl"
     table = "provider_costs"
     description = "Google Cloud Billing standard usage cost export, JSON lines (BigQuery export)"
+    # Rows arrive incrementally (an export run adds the hours it has): deliveries add, newest per fact.
+    channel, channel_rank = "gcp_billing_export", 2
 
     def sniff(self, sample: Sample) -> bool:
         first = json_head(sample)
@@ -118,6 +120,7 @@ class GoogleBillingCsv(InputFormat):
     name = "google_billing_csv"
     table = "provider_costs"
     description = "Google Cloud Billing standard usage cost export, CSV"
+    channel, channel_rank = "gcp_billing_export", 2
 
     def sniff(self, sample: Sample) -> bool:
         header = {h.lower() for h in sample.csv_header}

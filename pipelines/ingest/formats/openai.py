@@ -40,6 +40,7 @@ from pipelines.ingest.formats.readers import (
     Col,
     csv_records,
     page_records,
+    pages_complete,
     records_in,
 )
 
@@ -125,6 +126,7 @@ class OpenAIUsagePage(InputFormat):
     name = "openai_usage_page"
     table = "provider_usage"
     description = "OpenAI Usage API pages (/v1/organization/usage/*), one page, a JSON array or JSON lines of pages"
+    channel, channel_rank, complete = "openai_usage", 1, True
 
     def sniff(self, sample: Sample) -> bool:
         return _is_page(sample) and _COSTS_RESULT not in sample.text
@@ -135,13 +137,16 @@ class OpenAIUsagePage(InputFormat):
         good = good.with_columns(
             utc_day(pl.from_epoch(pl.col("bucket_start"), time_unit="s").dt.replace_time_zone("UTC")).alias("day")
         )
-        return _usage(good, quarantine)
+        parsed = _usage(good, quarantine)
+        parsed.complete = pages_complete(path)
+        return parsed
 
 
 class OpenAICostsPage(InputFormat):
     name = "openai_costs_page"
     table = "provider_costs"
     description = "OpenAI Costs API pages (/v1/organization/costs)"
+    channel, channel_rank, complete = "openai_costs", 1, True
 
     def sniff(self, sample: Sample) -> bool:
         return _is_page(sample) and _COSTS_RESULT in sample.text
@@ -152,13 +157,17 @@ class OpenAICostsPage(InputFormat):
         good = good.with_columns(
             utc_day(pl.from_epoch(pl.col("bucket_start"), time_unit="s").dt.replace_time_zone("UTC")).alias("day")
         )
-        return _costs(good, quarantine)
+        parsed = _costs(good, quarantine)
+        parsed.complete = pages_complete(path)
+        return parsed
 
 
 class OpenAIUsageCsv(InputFormat):
     name = "openai_usage_csv"
     table = "provider_usage"
     description = "OpenAI dashboard usage export (CSV)"
+    # The same facts as the Usage API, read through the same mapping: one channel.
+    channel, channel_rank, complete = "openai_usage", 1, True
 
     def sniff(self, sample: Sample) -> bool:
         return sample.has_columns("start_time", "end_time", "num_model_requests", "input_tokens", "model")
@@ -174,6 +183,7 @@ class OpenAICostsCsv(InputFormat):
     name = "openai_costs_csv"
     table = "provider_costs"
     description = "OpenAI dashboard cost export (CSV)"
+    channel, channel_rank, complete = "openai_costs", 1, True
 
     def sniff(self, sample: Sample) -> bool:
         return sample.has_columns("start_time", "end_time", "amount_value", "amount_currency")

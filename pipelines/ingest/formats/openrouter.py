@@ -74,6 +74,7 @@ class OpenRouterActivity(InputFormat):
     name = "openrouter_activity"
     table = "provider_costs"
     description = "OpenRouter activity export (/api/v1/activity)"
+    channel, channel_rank, complete = "openrouter_activity", 1, True
 
     def sniff(self, sample: Sample) -> bool:
         first = json_head(sample)

@@ -56,6 +56,26 @@ PAGE_RESULTS_SQL = """
 """
 
 
+def pages_complete(path: Path) -> bool:
+    """Whether a file of admin-API pages is a whole page set: its last page says there is no more.
+
+    A file that stops at a page with ``has_more: true`` is part of a delivery (kept, but it never replaces
+    an earlier complete delivery of the same days)."""
+    con = connect()
+    try:
+        last = con.execute(
+            "select last(coalesce(try_cast(json_extract(json, '$.has_more') as BOOLEAN), false) order by _n) "
+            "from (select row_number() over () as _n, json "
+            "      from read_json_objects($path, format = 'auto', maximum_object_size = 1073741824))",
+            {"path": str(path)},
+        ).fetchone()[0]
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+    return last is False
+
+
 def json_fields(con: duckdb.DuckDBPyConnection, source_sql: str, fields: list[Field], params: dict,
                 readable: str = "null::varchar") -> pl.DataFrame:
     """Typed columns picked from ``raw`` JSON records of ``source_sql`` (columns ``_record``, ``raw``, and the
