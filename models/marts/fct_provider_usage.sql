@@ -1,4 +1,5 @@
--- fct_provider_usage: one row per provider usage line (newest version of each fact), priced at list.
+-- fct_provider_usage: one row per provider usage line that stands (each usage fact once, whichever channel
+-- delivered it: models/macros/current_facts.sql), priced at list.
 with usage as (
     select * from int_provider_usage_priced
 ),
@@ -23,8 +24,11 @@ final as (
         owner,
         recon_owner,
         service_tier,
+        is_long_context,
+        resource_id,
         list_cost_usd,
         line_key,
+        channel,
         source_format,
         source_file,
         source_version,

@@ -31,6 +31,7 @@ MODELS: list[tuple[str, str]] = [
     ("intermediate", "int_calls_attributed"),
     ("marts", "fct_llm_calls"),
     ("marts", "fct_provider_usage"),
+    ("marts", "fct_usage_channels"),
     ("marts", "fct_provider_costs"),
     ("marts", "fct_reconciliation"),
     ("marts", "mart_cost_daily"),

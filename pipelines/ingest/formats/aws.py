@@ -89,6 +89,7 @@ CUR_COLS = [
     Col("product_name", "product_product_name"),
     Col("tags", "resource_tags"),
     Col("pricing_unit", "pricing_unit"),
+    Col("resource_id", "line_item_resource_id"),
 ]
 CUR_SUMS = ["usage_amount", "cost"]
 CUR_COLUMNS = {"line_item_usage_type", "line_item_usage_amount", "line_item_unblended_cost"}

@@ -25,7 +25,7 @@ USAGE_SUMS = [
     "requests",
 ]
 USAGE_DIMS = ["day", "provider", "model_raw", "owner", "is_batch", "service_tier", "is_long_context", "project_id",
-              "workspace_id", "api_key_id"]
+              "workspace_id", "api_key_id", "resource_id"]
 COST_SUMS = ["billed_amount", "billed_cost_usd"]
 COST_DIMS = [
     "day",
@@ -40,6 +40,7 @@ COST_DIMS = [
     "project_id",
     "workspace_id",
     "api_key_id",
+    "resource_id",
 ]
 
 
