@@ -3,6 +3,14 @@
 -- app's call id; a call id one record ties to a response id carries it to the call's other records
 -- (a canonical line without the id and an OTel span with it are one call). A response-cache hit
 -- reuses the cached response's id, so it joins by call id only.
+-- Records with no id in common (OpenAI embeddings return no id; a proxy then logs its own) are the same call
+-- when their fingerprint matches: same provider, model and token counts, from two different sources, starting
+-- within 2 seconds of each other, each the other's nearest such record (mutual nearest neighbours: a burst of
+-- identical calls pairs off in time order instead of collapsing). Only a day logged by two or more sources
+-- is looked at; merged_without_id says which calls were merged this way.
+-- The model is the one that served the call: a record naming the response model (model_served) before one
+-- of unknown kind, before one naming the deployment, proxy model group or profile the call was requested by;
+-- the names it was requested by are kept (requested_models) so int_call_model_aliases can resolve them.
 -- Each field comes from the first source that has it, in a fixed order (the app's own canonical log,
 -- Langfuse, LiteLLM, OTel, Bedrock; then file and line): deterministic, never any_value. The token
 -- counts come together from one record: the one with cache or reasoning detail when only some have
@@ -36,12 +44,63 @@ call_ids as (
     having min(joinable_request_id) = max(joinable_request_id)
 ),
 
-keyed as (
+id_keyed as (
     select
         calls.*,
         coalesce(calls.joinable_request_id, call_ids.request_id, 'call:' || calls.call_id) as merge_key,
     from calls
     left join call_ids using (call_id)
+),
+
+idless as (
+    -- Records with no provider id, on a day more than one source logged.
+    select merge_key, provider, model, input_tokens, output_tokens, occurred_at, source_format, source_rank,
+    from id_keyed
+    where joinable_request_id is null
+        and not response_cache_hit
+        and (select count(distinct source_format) from calls) > 1
+),
+
+fingerprint_pairs as (
+    select
+        a.merge_key as a_key,
+        b.merge_key as b_key,
+        a.source_rank as a_rank,
+        abs(epoch_ms(a.occurred_at) - epoch_ms(b.occurred_at)) as gap_ms,
+    from idless as a
+    join idless as b
+        on a.provider = b.provider
+        and a.model = b.model
+        and a.input_tokens = b.input_tokens
+        and a.output_tokens = b.output_tokens
+        and a.source_format <> b.source_format
+        and (a.source_rank, a.source_format) < (b.source_rank, b.source_format)
+        and b.occurred_at between a.occurred_at - interval 2 second and a.occurred_at + interval 2 second
+        and a.merge_key <> b.merge_key
+),
+
+nearest_b as (
+    select a_key, arg_min(b_key, (gap_ms, b_key)) as b_key from fingerprint_pairs group by a_key
+),
+
+nearest_a as (
+    select b_key, arg_min(a_key, (a_rank, gap_ms, a_key)) as a_key from fingerprint_pairs group by b_key
+),
+
+fingerprint_keys as (
+    -- b joins a's call when each is the other's nearest; an a that is itself some b's follows that b's a.
+    select mutual.b_key, coalesce(upstream.a_key, mutual.a_key) as merge_key,
+    from (select nearest_a.* from nearest_a join nearest_b using (a_key, b_key)) as mutual
+    left join (select nearest_a.* from nearest_a join nearest_b using (a_key, b_key)) as upstream
+        on upstream.b_key = mutual.a_key
+),
+
+keyed as (
+    select
+        id_keyed.* replace (coalesce(fingerprint_keys.merge_key, id_keyed.merge_key) as merge_key),
+        fingerprint_keys.b_key is not null as _fingerprint_merged,
+    from id_keyed
+    left join fingerprint_keys on fingerprint_keys.b_key = id_keyed.merge_key
 ),
 
 repeated as (
@@ -55,6 +114,8 @@ to_merge as (
         (source_rank::ubigint << 58) + (hash(source_file, source_line) >> 6) as field_order,
         ((cached_input_tokens + cache_write_tokens + reasoning_tokens = 0)::ubigint << 62)
             + (source_rank::ubigint << 58) + (hash(source_file, source_line) >> 6) as token_order,
+        ((case model_served when true then 0 when false then 2 else 1 end)::ubigint << 61)
+            + (source_rank::ubigint << 58) + (hash(source_file, source_line) >> 6) as model_order,
     from keyed semi join repeated using (merge_key)
 ),
 
@@ -65,8 +126,10 @@ merged as (
         min(day) as day,
         arg_min(provider, field_order) filter (where provider <> 'unknown') as _provider,
         arg_min(provider, field_order) as _any_provider,
-        arg_min(model, field_order) as model,
-        arg_min(model_raw, field_order) filter (where model_raw is not null) as model_raw,
+        arg_min(model, model_order) as model,
+        arg_min(model_raw, model_order) filter (where model_raw is not null) as model_raw,
+        arg_min(model_served, model_order) as model_served,
+        list(distinct model) filter (where not model_served) as requested_models,
         arg_min(app, field_order) filter (where app is not null) as app,
         arg_min(feature, field_order) filter (where feature is not null) as feature,
         arg_min(user_id, field_order) filter (where user_id is not null) as user_id,
@@ -91,6 +154,7 @@ merged as (
         arg_min(reported_cost_usd, field_order) filter (where reported_cost_usd is not null) as reported_cost_usd,
         array_to_string(list_sort(list_distinct(list(source_format))), ',') as sources,
         count(distinct source_format) as source_count,
+        bool_or(_fingerprint_merged) as merged_without_id,
     from to_merge
     group by merge_key
 ),
@@ -99,11 +163,13 @@ single as (
     select
         call_id, occurred_at, day,
         nullif(provider, 'unknown') as _provider, provider as _any_provider,
-        model, model_raw, app, feature, user_id, tenant_id, session_id, prompt_version,
+        model, model_raw, model_served,
+        case when model_served = false then [model] else []::varchar[] end as requested_models,
+        app, feature, user_id, tenant_id, session_id, prompt_version,
         input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
         is_batch, status, attempt, latency_ms, response_cache_hit, provider_request_id,
         project_id, workspace_id, api_key_id, reported_cost_usd,
-        source_format as sources, 1::bigint as source_count,
+        source_format as sources, 1::bigint as source_count, false as merged_without_id,
     from keyed anti join repeated using (merge_key)
 ),
 

@@ -1,9 +1,30 @@
--- int_calls_priced: one row per call with its list cost at the day's list prices.
+-- int_calls_priced: one row per call, its model resolved to the one that served it, with its list cost at the
+-- day's list prices.
 -- Cache reads, 5-minute and 1-hour cache writes, output (incl. reasoning), batch and the long-context tier are
 -- each priced at their own rate. Calls the provider never billed (app response-cache hits, rate-limited
 -- calls) cost nothing. A call whose model has no known price keeps a null list cost and is_priced = false.
-with calls as (
+with merged as (
     select * from int_calls_merged
+),
+
+aliases as (
+    select * from int_call_model_aliases
+),
+
+calls as (
+    -- The model that served: as logged where a source says it served; else resolved through the aliases.
+    select
+        merged.* replace (coalesce(aliases.model, merged.model) as model),
+        case
+            when merged.model_served then 'response'
+            when aliases.model is not null then 'resolved:' || aliases.evidence
+            else 'as_logged'
+        end as model_resolution,
+    from merged
+    left join aliases
+        on aliases.provider = merged.provider
+        and aliases.alias = merged.model
+        and not coalesce(merged.model_served, false)
 ),
 
 prices as (

@@ -17,6 +17,7 @@ final as (
         calls.provider,
         calls.model,
         calls.model_raw,
+        calls.model_resolution,
         calls.model_tier,
         calls.app,
         calls.feature,
@@ -51,6 +52,7 @@ final as (
         case when billed_providers.provider is not null then 'billed' else 'list' end as cost_basis,
         calls.sources,
         calls.source_count,
+        calls.merged_without_id,
     from calls
     left join billed_providers
         on billed_providers.day = calls.day and billed_providers.provider = calls.provider

@@ -12,6 +12,7 @@ final as (
         lower(provider) as provider,
         model,
         model_raw,
+        model_served,
         app,
         feature,
         user_id,

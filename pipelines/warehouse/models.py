@@ -24,6 +24,7 @@ MODELS: list[tuple[str, str]] = [
     ("staging", "stg_provider_usage"),
     ("staging", "stg_provider_costs"),
     ("intermediate", "int_calls_merged"),
+    ("intermediate", "int_call_model_aliases"),
     ("intermediate", "int_calls_priced"),
     ("intermediate", "int_reconciliation_granularity"),
     ("intermediate", "int_provider_usage_priced"),

@@ -97,6 +97,7 @@ class BedrockInvocationCalls(InputFormat):
                     {timestamp_sql(top('timestamp'))} as occurred_at,
                     '{PROVIDER}' as provider,
                     {model} as model_raw,
+                    false as model_served,  -- modelId: what the request named (a profile ARN or a model id)
                     {dimension_columns(dims)},
                     -- inputTokenCount excludes cache reads and writes (Claude); the others report no cache.
                     coalesce({uncached}, 0) + coalesce({cached}, 0) + coalesce({write}, 0) as input_tokens,

@@ -7,7 +7,8 @@ One row per request through the proxy: ``request_id`` (the provider's response i
 ``reported_cost_usd``), ``metadata`` (JSON, as text in CSV: ``additional_usage_values`` with the
 cache and reasoning details, ``spend_logs_metadata`` with what the app attached, ``status`` and
 ``error_information`` on failures), ``request_tags``, ``end_user``, ``session_id``, ``status``,
-``cache_hit``. ``cache_hit`` is LiteLLM's own *response* cache (no provider call): it becomes
+``cache_hit``. ``request_id`` is LiteLLM's own uuid where the provider returned no id (embeddings): then
+it is the call id but not a provider id. ``cache_hit`` is LiteLLM's own *response* cache (no provider call): it becomes
 ``response_cache_hit``, never prompt caching. ``messages`` and ``response`` are never read.
 
 CSV is recognised by a header with ``request_id``, ``spend`` and ``startTime``; JSON (lines, an
@@ -41,6 +42,8 @@ from pipelines.ingest.attributes import (
 from pipelines.ingest.formats.base import MAX_LINE_BYTES, InputFormat, Parsed, ParseContext, Sample, split_errors
 
 KEYS = {"request_id", "spend", "starttime"}
+# A uuid LiteLLM generated itself (8-4-4-4-12 hex), as opposed to a provider's response id (chatcmpl-…, msg_…).
+UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 CSV_RECORDS = f"""
     select row_number() over () as _record, to_json(t)::json as j
@@ -123,6 +126,8 @@ class LiteLLMSpendLogs(InputFormat):
                     started as occurred_at,
                     {provider_sql(clp, model, params)} as provider,
                     nullif(trim({model}), '') as model_raw,
+                    -- The model group or deployment the request named (azure/<deployment>), not what served it.
+                    false as model_served,
                     {dimension_columns(dims)},
                     {input_tokens_sql(prompt, cached, write)} as input_tokens,
                     coalesce({cached}, 0) as cached_input_tokens,
@@ -135,7 +140,11 @@ class LiteLLMSpendLogs(InputFormat):
                     1 as attempt,
                     {latency_sql('started', 'ended')} as latency_ms,
                     {bool_sql(top('cache_hit'))} as response_cache_hit,
-                    {top('request_id')} as provider_request_id,
+                    -- Where the provider returns no id (OpenAI embeddings), LiteLLM writes a uuid of its own: that
+                    -- identifies nothing another source saw, so it is no provider id (the merge then matches
+                    -- the call by its fingerprint, see int_calls_merged).
+                    case when not regexp_full_match(coalesce({top('request_id')}, ''), '{UUID}')
+                        then {top('request_id')} end as provider_request_id,
                     {money_sql(top('spend'))} as reported_cost_usd,
                     j is null as _unreadable,
                     {top('startTime')} as _start_text,

@@ -199,6 +199,7 @@ class OtelGenAISpans(InputFormat):
                     case when start_ns > 0 then make_timestamp(start_ns // 1000)::timestamptz end as occurred_at,
                     {provider_sql(provider_raw, model, params)} as provider,
                     {model} as model_raw,
+                    nullif(trim({a('gen_ai.response.model')}), '') is not null as model_served,
                     {dimension_columns(dims)},
                     {input_tokens_sql(input_reported, cached, write)} as input_tokens,
                     coalesce({cached}, 0) as cached_input_tokens,
