@@ -22,6 +22,8 @@ final as (
         api_key_id,
         owner,
         recon_owner,
+        owner_app,
+        resource_id,
         service_tier,
         list_cost_usd,
         line_key,
