@@ -1,5 +1,6 @@
 """Usage from every bill: each export's token lines land in provider_usage with exact counts by type, in tokens
-whatever unit the export counts in, and with the app its own tags or labels name and the billed resource.
+whatever unit the export counts in, and with the app its own tags or labels name and (CUR, Azure) the billed
+resource.
 
 Fixtures are written from the documented formats: a GCP billing export with Vertex AI and Gemini API SKUs as
 they are spelled, a CUR 2.0 slice with Bedrock application inference profiles, an Azure cost export with app
@@ -8,6 +9,7 @@ tags, an OpenRouter activity export as its SDKs write it.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -61,9 +63,20 @@ def test_gcp_gemini_tokens_in_every_unit_the_export_uses(settings: Settings) -> 
     # Labels name the app; the Gemini API lines carry no labels, their project's label names it.
     assert dict(u.group_by("model").agg(pl.col("owner_app").unique().first()).iter_rows()) == {
         "gemini-2.5-flash": "docs-search", "gemini-2.5-pro": "research-agent", "gemini-2.0-flash-lite": None}
-    lite = u.filter(pl.col("model") == "gemini-2.0-flash-lite")
-    assert lite["resource_id"].to_list() == [
-        "projects/ml-prod/locations/us-central1/publishers/google/models/gemini-2.0-flash-lite-001"]
+
+
+def test_gcp_standard_and_detailed_exports_name_the_same_facts(tmp_path: Path) -> None:
+    """The detailed export adds resource.name; landed from either, a day's facts have the same keys (and so
+    count once when both are landed)."""
+    detailed = FIXTURES / "google/billing_export_gemini.jsonl"
+    rows = [json.loads(line) for line in detailed.read_text().splitlines()]
+    assert any("resource" in r for r in rows)
+    standard = tmp_path / "standard.jsonl"
+    standard.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "resource"}) + "\n" for r in rows))
+    a = land(detailed, load_settings(home=tmp_path / "a"))
+    b = land(standard, load_settings(home=tmp_path / "b"))
+    for table in ("provider_costs", "provider_usage"):
+        assert sorted(a[table]["line_key"]) == sorted(b[table]["line_key"])
 
 
 def test_cur_bedrock_profiles_keep_their_resource_and_app(settings: Settings) -> None:

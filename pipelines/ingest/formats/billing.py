@@ -8,7 +8,7 @@ out with the same columns and so the same ``line_key``:
 - ``owner`` is the most specific owner the data names, as ``kind:id``.
 - ``owner_app`` is the app the line's own tags or labels name (:func:`tag_app`,
   :func:`json_tag_app`), ``resource_id`` the billed resource where the export names one
-  (a Bedrock application inference profile's ARN, an Azure resource, a GCP resource name).
+  (a Bedrock application inference profile's ARN, an Azure resource).
 - Token counts are normalised to tokens: a quantity in "1K"/"1M tokens"/"1000 count" units is
   scaled by :func:`unit_scale`.
 - Rows are summed to the line-key grain (:func:`to_key_grain`): dimensions the

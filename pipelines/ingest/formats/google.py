@@ -4,8 +4,7 @@ One row per (SKU, project, labels, usage hour): ``service.description`` (Vertex 
 Generative Language API, …), ``sku.description``, ``usage.amount``/``usage.unit`` and
 ``usage.amount_in_pricing_units``/``usage.pricing_unit``, ``cost`` and ``currency`` (the billing
 currency, with ``currency_conversion_rate`` per USD), ``credits[]`` (negative amounts),
-``project.id``, ``labels[]``, ``project.labels[]``, ``resource.name`` (detailed export only) and
-``usage_start_time`` (``YYYY-MM-DD HH:MM:SS UTC`` or RFC 3339). Net cost = cost + sum(credits.amount).
+``project.id``, ``labels[]``, ``project.labels[]`` and ``usage_start_time`` (``YYYY-MM-DD HH:MM:SS UTC`` or RFC 3339). Net cost = cost + sum(credits.amount).
 CSV exports carry the same fields flattened (``sku.description`` or ``sku_description``) with
 credits and labels as JSON text.
 
@@ -19,6 +18,10 @@ tokens (``count``, ``tokens``, characters, or a scaled unit like ``1000 count``)
 ``usage.amount_in_pricing_units`` times the scale of ``usage.pricing_unit`` (``1M tokens``,
 ``1000 count``, ``count``). Thinking SKUs are output that is reasoning. A line's app is its first
 app-naming label (``app``, ``application``, …), else the project's.
+
+The detailed export adds ``resource.name``; it is not landed (no ``resource_id``): the SKU already
+names the model, and a standard and a detailed export of the same day must name the same facts
+(``line_key``), which a resource the standard export does not have would split.
 """
 
 from __future__ import annotations
@@ -92,8 +95,6 @@ COLS = [
     Col("project_id", "project.id|project_id"),
     Col("labels", "labels"),
     Col("project_labels", "project.labels|project_labels"),
-    Col("resource_name", "resource.name|resource_name"),
-    Col("resource_global_name", "resource.global_name|resource_global_name"),
     Col("gcp_cost_type", "cost_type"),
 ]
 SUMS = ["usage_amount", "pricing_amount", "cost", "credits"]
@@ -112,8 +113,6 @@ JSON_PATHS = {
     "project.id": "$.project.id",
     "labels": "$.labels!json",
     "project.labels": "$.project.labels!json",
-    "resource.name": "$.resource.name",
-    "resource.global_name": "$.resource.global_name",
     "cost_type": "$.cost_type",
 }
 LABELS = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
@@ -177,7 +176,6 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.lit(None, pl.String).alias("workspace_id"),
         pl.lit(None, pl.String).alias("api_key_id"),
         pl.coalesce(pl.col("_app"), pl.col("_project_app")).alias("owner_app"),
-        pl.coalesce(pl.col("resource_name"), pl.col("resource_global_name")).str.strip_chars().alias("resource_id"),
         _tokens().alias("_tokens"),
     ).with_columns(
         pl.coalesce(pl.col("_tag"), owner(("project", pl.col("project_id")))).alias("owner"),
