@@ -47,6 +47,7 @@ usage_groups as (
         sum(usage.input_tokens + usage.output_tokens) as provider_tokens,
         string_agg(distinct usage.recon_owner, ', ' order by usage.recon_owner) as provider_owners,
         list(distinct usage.owner) filter (where usage.owner is not null) as usage_line_owners,
+        list(distinct usage.owner_app) filter (where usage.owner_app is not null) as usage_line_apps,
     from usage
     left join granularity using (day, provider, model)
     group by all
@@ -61,6 +62,7 @@ cost_groups as (
         sum(costs.billed_cost_usd)::decimal(38, 12) as billed_cost_usd,
         string_agg(distinct costs.recon_owner, ', ' order by costs.recon_owner) as billed_owners,
         list(distinct costs.owner) filter (where costs.owner is not null) as billed_line_owners,
+        list(distinct costs.owner_app) filter (where costs.owner_app is not null) as billed_line_apps,
         bool_or(costs.currency <> 'USD') as has_foreign_currency,
     from costs
     left join granularity on granularity.day = costs.day
@@ -85,6 +87,8 @@ joined as (
         coalesce(b.billed_owners, u.provider_owners) as provider_owners,
         -- The most specific owners the lines name (a tag, a key, an IAM principal), for mapping to an app.
         list_distinct(list_concat(coalesce(b.billed_line_owners, []), coalesce(u.usage_line_owners, []))) as line_owners,
+        -- The apps the lines' own tags or labels name.
+        list_distinct(list_concat(coalesce(b.billed_line_apps, []), coalesce(u.usage_line_apps, []))) as line_apps,
         u.provider_list_cost_usd is not null as has_usage,
         coalesce(b.has_foreign_currency, false) as has_foreign_currency,
         b.billed_cost_usd is not null as has_bill,

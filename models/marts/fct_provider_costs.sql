@@ -21,6 +21,8 @@ final as (
         api_key_id,
         owner,
         recon_owner,
+        owner_app,
+        resource_id,
         line_key,
         source_format,
         source_file,

@@ -32,7 +32,10 @@ final as (
         groups.model,
         groups.owner,
         case when groups.owner = '*' then groups.provider_owners else groups.owner end as unattributed_owner,
-        coalesce(owners.app, owner_by_list.app, line_owner_apps.app) as owner_app,
+        -- tokenbooks.yaml owners: first; else the app the lines' own tags name, when they name one.
+        coalesce(
+            owners.app, owner_by_list.app, line_owner_apps.app, case when len(groups.line_apps) = 1 then groups.line_apps[1] end
+        ) as owner_app,
         coalesce(owners.team, owner_by_list.team, line_owner_apps.team) as owner_team,
         groups.billed_cost_usd,
         groups.list_cost_usd,

@@ -300,9 +300,13 @@ def line_key(rows: pl.DataFrame, table: str) -> pl.Expr:
     """Identity of a billed fact: what it is, not which file said it."""
     parts = ["provider", "day", "model_raw", "owner", "is_batch"]
     parts += ["service_tier", "is_long_context"] if table == "provider_usage" else ["cost_type", "token_type", "line_item"]
-    return pl.concat_str([pl.col(p).cast(pl.String).fill_null("") for p in parts if p in rows.columns], separator="|").alias(
-        "line_key"
-    )
+    key = pl.concat_str([pl.col(p).cast(pl.String).fill_null("") for p in parts if p in rows.columns], separator="|")
+    # The billed resource and the app its tags name split a fact only where a line has them: keys of lines
+    # without them stay what they were.
+    for part in ("resource_id", "owner_app"):
+        if part in rows.columns:
+            key = key + pl.when(pl.col(part).is_not_null()).then(pl.lit(f"|{part}=") + pl.col(part)).otherwise(pl.lit(""))
+    return key.alias("line_key")
 
 
 def pseudonymise(rows: pl.DataFrame, key: str) -> pl.DataFrame:

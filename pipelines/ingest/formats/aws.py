@@ -4,10 +4,13 @@ CUR 2.0 rows carry ``line_item_usage_type`` (``USE1-Claude4.6Sonnet-input-tokens
 ``USE1-TitanEmbeddingV2-Text-input-tokens``, ``USE1-MP:USE1_InputTokenCount-Units``, cache
 read/write variants, ``-cross-region-global``/``_Global`` and ``batch``/``flex``/``priority``
 tiers), ``line_item_usage_amount``, ``line_item_unblended_cost``, ``line_item_line_item_type``,
-the ``product`` and ``resource_tags`` map columns (JSON text in CSV) and
-``line_item_iam_principal``. Only Bedrock rows land (other services are not LLM spend).
-First-party token usage types count thousands of tokens, Marketplace ones millions, unless
-``pricing_unit`` says otherwise. Costs land with token usage beside them.
+the ``product`` and ``resource_tags`` map columns (JSON text in CSV), ``line_item_iam_principal``
+and ``line_item_resource_id`` (an application inference profile's ARN, landed as ``resource_id``;
+the model stays the one the usage type names). Only Bedrock rows land (other services are not LLM
+spend). First-party token usage types count thousands of tokens, Marketplace ones millions, unless
+``pricing_unit`` says otherwise (``1K tokens``, ``1M tokens``, ``1,000 tokens``, ``tokens``).
+Costs land with token usage beside them. A line's app is its first app-naming cost allocation tag
+(``user_app``, ``user_application``, ``user_service``, …).
 
 Model invocation logs (``schemaType: ModelInvocationLog``, JSON lines) land as provider usage,
 summed per day × model × principal: ``inputTokenCount`` excludes cache reads and writes, so
@@ -27,14 +30,18 @@ from pipelines.ingest.formats.billing import (
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
+    app_tag_keys,
     first_rule,
     iam_owner,
     in_scope,
+    json_tag_app,
     json_tag_owner,
     nz,
     owner,
     owner_tag_keys,
+    scaled_tokens,
     to_key_grain,
+    unit_scale,
     with_distinct,
 )
 from pipelines.ingest.formats.readers import (
@@ -64,8 +71,8 @@ SCALE_RULES = [
     (r"mp:|-units$", "1000000"),
     (r"token", "1000"),
 ]
-# An explicit pricing unit beats the family rule: "1K tokens", "1M tokens", "Tokens".
-PRICING_UNIT_SCALES = {r"^1\s*k\b": "1000", r"^1\s*m\b": "1000000", r"^(?:1\s*)?tokens?$": "1"}
+# An explicit pricing unit ("1K tokens", "1M tokens", "Tokens": billing.unit_scale) beats the family rule;
+# "Count" or "Units" say nothing of the scale.
 TIER_RULES = [(r"batch", "batch"), (r"flex", "flex"), (r"priority", "priority")]
 COST_TYPES = {"Credit": "credit", "Refund": "credit", "EdpDiscount": "credit", "BundledDiscount": "credit",
               "PrivateRateDiscount": "credit", "SavingsPlanNegation": "credit", "Tax": "other", "Fee": "other"}
@@ -151,16 +158,14 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
             r"(?i)-(?:batch|flex|priority)$", ""))
     )
     model_raw = pl.coalesce(first_party_model, pl.col("product").str.json_path_match("$.model"), product_name)
-    pricing_unit = pl.col("pricing_unit").str.strip_chars().str.to_lowercase()
-    scale = pl.coalesce(
-        first_rule(pricing_unit, list(PRICING_UNIT_SCALES.items())),
-        first_rule(low, SCALE_RULES, "1"),
-    ).cast(pl.Int64)
-    tokens = (pl.col("usage_amount") * scale.cast(pl.Decimal(38, 0))).round(0).cast(pl.Int64)
+    stated = pl.when(~pl.col("pricing_unit").str.contains("(?i)count")).then(unit_scale(pl.col("pricing_unit")))
+    scale = pl.coalesce(stated, first_rule(low, SCALE_RULES, "1").cast(pl.Int64))
+    tokens = scaled_tokens(pl.col("usage_amount"), scale)
     currency = pl.col("currency").fill_null("USD").str.to_uppercase()
-    keys = owner_tag_keys(ctx.settings)
-    good = with_distinct(good, "tags", json_tag_owner(pl.col("tags"), keys, prefixes=("user_", "user:", "")), "_tag")
-    good = with_distinct(good, "principal", iam_owner(pl.col("principal")), "_iam")
+    tags, prefixes = pl.col("tags"), ("user_", "user:", "")
+    good = with_distinct(good, "tags", _tag=json_tag_owner(tags, owner_tag_keys(ctx.settings), prefixes),
+                         _app=json_tag_app(tags, app_tag_keys(ctx.settings), prefixes))
+    good = with_distinct(good, "principal", _iam=iam_owner(pl.col("principal")))
     rows = good.with_columns(
         pl.lit(PROVIDER).alias("provider"),
         ut.alias("line_item"),
@@ -178,6 +183,8 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.lit(None, pl.String).alias("workspace_id"),
         pl.lit(None, pl.String).alias("api_key_id"),
         pl.coalesce(pl.col("_tag"), pl.col("_iam"), owner(("account", pl.col("account_id")))).alias("owner"),
+        pl.col("_app").alias("owner_app"),
+        pl.col("resource_id").str.strip_chars(),
         tokens.alias("_tokens"),
     )
     costs = to_key_grain(rows, COST_DIMS, COST_SUMS)

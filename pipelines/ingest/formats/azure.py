@@ -4,10 +4,13 @@ Columns are matched case-insensitively across both layouts: ``date`` (``MM/DD/YY
 ``meterName``, ``meterCategory``/``meterSubCategory``, ``quantity`` and ``unitOfMeasure`` (``1K``
 or ``1M`` tokens, mixed in one file), ``costInBillingCurrency`` (EA: ``Cost``) with
 ``billingCurrency``, ``costInUsd`` (MCA) or ``costInPricingCurrency``/``exchangeRatePricingToBilling``
-(EA), ``tags`` (a JSON object, often written without its braces). Files come with a UTF-8 BOM
-and CRLF line ends. Meter names are inconsistent ("gpt-4o-mini-0718-Inp-glbl Tokens", "gpt 4o
-mini 0718 cached Inp glbl Tokens"): the token type and batch flag come from the rules below,
-the model from ``schemas/model_aliases.yaml`` (``model_raw`` is the meter as billed).
+(EA), ``tags`` (a JSON object, often written without its braces) and ``ResourceId`` (the Azure
+OpenAI / Foundry account, landed as ``resource_id``). Files come with a UTF-8 BOM and CRLF line
+ends. Meter names are inconsistent ("gpt-4o-mini-0718-Inp-glbl Tokens", "gpt 4o mini 0718 cached
+Inp glbl Tokens"): the token type and batch flag come from the rules below, the model from
+``schemas/model_aliases.yaml`` (``model_raw`` is the meter as billed). Tokens = ``quantity`` times
+the unit of measure's scale (``1K``, ``1M``, ``1,000``; a meter ending in "1M Tokens" when the
+unit says nothing). A line's app is its first app-naming tag (``app``, ``application``, ``service``, …).
 """
 
 from __future__ import annotations
@@ -23,13 +26,17 @@ from pipelines.ingest.formats.billing import (
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
+    app_tag_keys,
     first_rule,
     in_scope,
+    json_tag_app,
     json_tag_owner,
     normalise_text,
     owner,
     owner_tag_keys,
+    scaled_tokens,
     to_key_grain,
+    unit_scale,
     with_distinct,
 )
 from pipelines.ingest.formats.readers import (
@@ -48,8 +55,7 @@ TOKEN_TYPE_RULES = [
     (r"\b(?:outp|out|opt|output)\b", "output"),
     (r"\b(?:inp|input|in)\b|embedding", "input"),
 ]
-# Tokens per unit of quantity: unitOfMeasure first, the meter name when the unit says nothing.
-UNIT_SCALES = [(r"^1\s*m|^1,?000,?000\b", "1000000"), (r"^1\s*k|^1,?000\b", "1000"), (r"^1?\s*tokens?$", "1")]
+# Tokens per unit of quantity: unitOfMeasure first (billing.unit_scale), the meter name when the unit says nothing.
 METER_SCALES = [(r"\b1m tokens$", "1000000")]
 LLM_ROWS = r"(?i)token|openai|foundry|ai services|cognitive"
 
@@ -97,8 +103,7 @@ class AzureCostDetails(InputFormat):
         good, skipped = in_scope(good, what.str.contains(LLM_ROWS))
         words = meter.str.to_lowercase().str.replace_all(r"[-_]+", " ")
         is_tokens = words.str.contains(r"\btokens?$")
-        unit = pl.col("unit").str.strip_chars().str.to_lowercase()
-        scale = pl.coalesce(first_rule(unit, UNIT_SCALES), first_rule(words, METER_SCALES, "1000")).cast(pl.Int64)
+        scale = pl.coalesce(unit_scale(pl.col("unit")), first_rule(words, METER_SCALES, "1000").cast(pl.Int64))
         currency = pl.col("currency").fill_null("USD").str.to_uppercase().str.strip_chars()
         pricing_usd = pl.col("pricing_currency").fill_null("USD").str.to_uppercase().str.strip_chars() == "USD"
         usd = pl.coalesce(
@@ -108,7 +113,8 @@ class AzureCostDetails(InputFormat):
             pl.when(pricing_usd & (pl.col("rate") > 0)).then(pl.col("cost") / pl.col("rate")),
         )
         resource = pl.col("resource_id").str.extract(r"(?i)/accounts/([^/]+)", 1)
-        good = with_distinct(good, "tags", json_tag_owner(pl.col("tags"), owner_tag_keys(ctx.settings)), "_tag")
+        good = with_distinct(good, "tags", _tag=json_tag_owner(pl.col("tags"), owner_tag_keys(ctx.settings)),
+                             _app=json_tag_app(pl.col("tags"), app_tag_keys(ctx.settings)))
         rows = good.with_columns(
             pl.lit(PROVIDER).alias("provider"),
             meter.alias("line_item"),
@@ -126,7 +132,9 @@ class AzureCostDetails(InputFormat):
             pl.coalesce(
                 pl.col("_tag"), owner(("resource", resource), ("subscription", pl.col("subscription_id")))
             ).alias("owner"),
-            (pl.col("quantity") * scale.cast(pl.Decimal(38, 0))).round(0).cast(pl.Int64).alias("_tokens"),
+            pl.col("_app").alias("owner_app"),
+            pl.col("resource_id").str.strip_chars(),
+            scaled_tokens(pl.col("quantity"), scale).alias("_tokens"),
         )
         costs = to_key_grain(rows, COST_DIMS, COST_SUMS)
         n, tt = pl.col("_tokens").fill_null(0), pl.col("token_type")

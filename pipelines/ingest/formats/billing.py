@@ -6,6 +6,11 @@ out with the same columns and so the same ``line_key``:
 - ``token_type`` uses one vocabulary: input, cached_input, cache_write_5m,
   cache_write_1h, output, reasoning.
 - ``owner`` is the most specific owner the data names, as ``kind:id``.
+- ``owner_app`` is the app the line's own tags or labels name (:func:`tag_app`,
+  :func:`json_tag_app`), ``resource_id`` the billed resource where the export names one
+  (a Bedrock application inference profile's ARN, an Azure resource).
+- Token counts are normalised to tokens: a quantity in "1K"/"1M tokens"/"1000 count" units is
+  scaled by :func:`unit_scale`.
 - Rows are summed to the line-key grain (:func:`to_key_grain`): dimensions the
   lake does not keep (user, context window) never make two rows with one key.
 """
@@ -25,7 +30,7 @@ USAGE_SUMS = [
     "requests",
 ]
 USAGE_DIMS = ["day", "provider", "model_raw", "owner", "is_batch", "service_tier", "is_long_context", "project_id",
-              "workspace_id", "api_key_id", "resource_id"]
+              "workspace_id", "api_key_id", "owner_app", "resource_id"]
 COST_SUMS = ["billed_amount", "billed_cost_usd"]
 COST_DIMS = [
     "day",
@@ -40,6 +45,7 @@ COST_DIMS = [
     "project_id",
     "workspace_id",
     "api_key_id",
+    "owner_app",
     "resource_id",
 ]
 
@@ -93,27 +99,104 @@ def nz(col: str) -> pl.Expr:
 # Tag/label keys that name an owner, most specific first; tokenbooks.yaml's ``attributes`` for
 # team/app/feature are tried before these.
 OWNER_TAG_KEYS = ["team", "owner", "app", "application", "service", "feature", "cost-center", "cost_center", "costcenter"]
+# Tag/label keys that name the app a line belongs to; tokenbooks.yaml's ``attributes: app:`` keys are tried first.
+APP_TAG_KEYS = ["app", "application", "app_name", "app-name", "appname", "service", "service_name", "service-name"]
+
+
+def _configured_tag_keys(settings, fields: tuple[str, ...]) -> list[str]:
+    """The keys ``attributes:`` maps to ``fields``, as tag keys (``tag:app`` and ``app`` name the same tag)."""
+    keys = [str(k) for name in fields for k in settings.attribute_mapping.get(name, [])]
+    return [k.lower().removeprefix("tag:") for k in keys]
 
 
 def owner_tag_keys(settings) -> list[str]:
-    mapped = []
-    for field_name in ("team", "app", "feature"):
-        mapped += [str(k) for k in settings.attribute_mapping.get(field_name, [])]
-    return list(dict.fromkeys([k.lower() for k in mapped] + OWNER_TAG_KEYS))
+    return list(dict.fromkeys(_configured_tag_keys(settings, ("team", "app", "feature")) + OWNER_TAG_KEYS))
+
+
+def app_tag_keys(settings) -> list[str]:
+    return list(dict.fromkeys(_configured_tag_keys(settings, ("app",)) + APP_TAG_KEYS))
+
+
+def _present(value: pl.Expr) -> pl.Expr:
+    return value.is_not_null() & (value.str.strip_chars() != "")
+
+
+def _label_values(tags: pl.Expr, keys: list[str]) -> list[tuple[str, pl.Expr]]:
+    """(key, value) for each key in ``tags``, a list of {key, value} structs (GCP labels)."""
+    return [
+        (key, tags.list.eval(
+            pl.element().filter(pl.element().struct.field("key").str.to_lowercase().str.strip_chars() == key)
+            .struct.field("value")
+        ).list.first().str.strip_chars())
+        for key in keys
+    ]
+
+
+def _json_tag_values(text: pl.Expr, keys: list[str], prefixes: tuple[str, ...]) -> list[tuple[str, pl.Expr]]:
+    """(key, value) for each key, as each prefix and case spells it, in a JSON object of tags (text).
+
+    Azure writes the object without its braces; both forms are read.
+    """
+    obj = pl.when(text.str.strip_chars().str.starts_with("{")).then(text).otherwise(pl.lit("{") + text + pl.lit("}"))
+    return [
+        (key, obj.str.json_path_match("$['" + (prefix + spelled).replace("'", "") + "']").str.strip_chars())
+        for key in keys
+        for prefix in prefixes
+        for spelled in dict.fromkeys([key, key.capitalize(), key.upper()])
+    ]
+
+
+def _first_owner(values: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    """``tag:key=value`` of the first present value, or null."""
+    candidates = [pl.when(_present(v)).then(pl.lit(f"tag:{key}=") + v) for key, v in values]
+    return pl.coalesce(candidates) if candidates else pl.lit(None, pl.String)
+
+
+def _first_value(values: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    candidates = [pl.when(_present(v)).then(v) for _, v in values]
+    return pl.coalesce(candidates) if candidates else pl.lit(None, pl.String)
 
 
 def tag_owner(tags: pl.Expr, keys: list[str]) -> pl.Expr:
     """``tag:key=value`` for the first preferred key present in ``tags`` (a list of {key, value} structs)."""
-    candidates = []
-    for key in keys:
-        value = tags.list.eval(
-            pl.element().filter(pl.element().struct.field("key").str.to_lowercase().str.strip_chars() == key)
-            .struct.field("value")
-        ).list.first()
-        candidates.append(
-            pl.when(value.is_not_null() & (value.str.strip_chars() != "")).then(pl.lit(f"tag:{key}=") + value.str.strip_chars())
-        )
-    return pl.coalesce(candidates) if candidates else pl.lit(None, pl.String)
+    return _first_owner(_label_values(tags, keys))
+
+
+def tag_app(tags: pl.Expr, keys: list[str]) -> pl.Expr:
+    """The value of the first app-naming key present in ``tags`` (a list of {key, value} structs)."""
+    return _first_value(_label_values(tags, keys))
+
+
+def json_tag_owner(text: pl.Expr, keys: list[str], prefixes: tuple[str, ...] = ("",)) -> pl.Expr:
+    """``tag:key=value`` for the first preferred key in a JSON object of tags (text), or null.
+
+    ``prefixes`` are how the export spells a tag key (CUR 2.0: ``user_team``).
+    """
+    return _first_owner(_json_tag_values(text, keys, prefixes))
+
+
+def json_tag_app(text: pl.Expr, keys: list[str], prefixes: tuple[str, ...] = ("",)) -> pl.Expr:
+    """The value of the first app-naming key in a JSON object of tags (text), or null."""
+    return _first_value(_json_tag_values(text, keys, prefixes))
+
+
+# Tokens per unit of a quantity, from the unit's text (lower-cased): "1K", "1M tokens", "1,000 tokens",
+# "1000 count", "1000000 count", "count", "tokens"; first match wins. Null: the unit says no scale.
+UNIT_SCALES = [
+    (r"^1\s*m\b|^1,?000,?000\b|^(?:1\s*)?million\b", "1000000"),
+    (r"^1\s*k\b|^1,?000\b|^(?:1\s*)?thousand\b", "1000"),
+    (r"^(?:1\s*)?(?:tokens?|count|characters?)$", "1"),
+]
+
+
+def unit_scale(unit: pl.Expr) -> pl.Expr:
+    """Tokens per unit of ``unit`` (Int64), or null when the unit names no scale."""
+    return first_rule(unit.str.strip_chars().str.to_lowercase(), UNIT_SCALES).cast(pl.Int64)
+
+
+def scaled_tokens(amount: pl.Expr, scale: pl.Expr) -> pl.Expr:
+    """A quantity times its scale, as a whole token count (exact: decimal times integer)."""
+    return (amount * scale.cast(pl.Decimal(38, 0))).round(0).cast(pl.Int64)
 
 
 def normalise_text(expr: pl.Expr) -> pl.Expr:
@@ -129,29 +212,13 @@ def first_rule(text: pl.Expr, rules: list[tuple[str, str]], default: str | None 
     return out
 
 
-def json_tag_owner(text: pl.Expr, keys: list[str], prefixes: tuple[str, ...] = ("",)) -> pl.Expr:
-    """``tag:key=value`` for the first preferred key in a JSON object of tags (text), or null.
-
-    ``prefixes`` are how the export spells a tag key (CUR 2.0: ``user_team``). Azure writes the
-    object without its braces; both forms are read.
-    """
-    obj = pl.when(text.str.strip_chars().str.starts_with("{")).then(text).otherwise(pl.lit("{") + text + pl.lit("}"))
-    candidates = []
-    for key in keys:
-        for prefix in prefixes:
-            for spelled in dict.fromkeys([key, key.capitalize(), key.upper()]):
-                value = obj.str.json_path_match("$['" + (prefix + spelled).replace("'", "") + "']").str.strip_chars()
-                candidates.append(pl.when(value.is_not_null() & (value != "")).then(pl.lit(f"tag:{key}=") + value))
-    return pl.coalesce(candidates) if candidates else pl.lit(None, pl.String)
-
-
 def iam_owner(arn: pl.Expr) -> pl.Expr:
     """``iam:<arn>`` with an assumed role's session name dropped (it is per-session, often a person)."""
     role = arn.str.strip_chars().str.replace(r"^(arn:aws[a-z-]*:sts::\d+:assumed-role/[^/]+)/.*$", "${1}")
     return pl.when(role.is_not_null() & (role != "")).then(pl.lit("iam:") + role)
 
 
-def with_distinct(df: pl.DataFrame, column: str, expr: pl.Expr, alias: str) -> pl.DataFrame:
-    """Add ``alias`` = ``expr`` (a function of ``column`` only) computed once per distinct value."""
-    mapping = df.select(pl.col(column).unique()).with_columns(expr.alias(alias))
+def with_distinct(df: pl.DataFrame, column: str, **exprs: pl.Expr) -> pl.DataFrame:
+    """Add each ``alias=expr`` (functions of ``column`` only) computed once per distinct value of ``column``."""
+    mapping = df.select(pl.col(column).unique()).with_columns(**exprs)
     return df.join(mapping, on=column, how="left", nulls_equal=True)

@@ -1,17 +1,27 @@
-"""Google Cloud Billing export (standard usage cost), as exported JSON lines or CSV.
+"""Google Cloud Billing export (standard or detailed usage cost), as exported JSON lines or CSV.
 
-One row per (SKU, project, labels, usage hour): ``service.description``, ``sku.description``,
-``usage.amount``/``usage.unit``, ``cost`` and ``currency`` (the billing currency, with
-``currency_conversion_rate`` per USD), ``credits[]`` (negative amounts), ``project.id``,
-``labels[]`` and ``usage_start_time`` (``YYYY-MM-DD HH:MM:SS UTC`` or RFC 3339). Net cost =
-cost + sum(credits.amount). CSV exports carry the same fields flattened (``sku.description`` or
-``sku_description``) with credits and labels as JSON text.
+One row per (SKU, project, labels, usage hour): ``service.description`` (Vertex AI, Gemini API /
+Generative Language API, …), ``sku.description``, ``usage.amount``/``usage.unit`` and
+``usage.amount_in_pricing_units``/``usage.pricing_unit``, ``cost`` and ``currency`` (the billing
+currency, with ``currency_conversion_rate`` per USD), ``credits[]`` (negative amounts),
+``project.id``, ``labels[]``, ``project.labels[]`` and ``usage_start_time`` (``YYYY-MM-DD HH:MM:SS UTC`` or RFC 3339). Net cost = cost + sum(credits.amount).
+CSV exports carry the same fields flattened (``sku.description`` or ``sku_description``) with
+credits and labels as JSON text.
 
-Gemini and other model SKUs split input / output / thinking output / cached input
-("Gemini 2.5 Flash Lite Text Input - Predictions", "Generate content cached input token count
-gemini 2.5 flash"); what a SKU is comes from the ordered rules below, which model it is from
-``schemas/model_aliases.yaml`` (``model_raw`` is the SKU as billed, whitespace normalised).
-Token SKUs also land as provider usage (``usage.amount`` counted in tokens or characters).
+Gemini and other model SKUs split input / output / thinking output / cached input ("Gemini 2.5
+Flash GA Text Input - Predictions", "Gemini 2.5 Pro Thinking Text Output - Predictions", "Gemini
+2.0 Flash Lite Input Text Caching", "Generate content input token count Gemini 2.5 Flash",
+"... short output text non-thinking"); what a SKU is comes from the ordered rules below, which
+model it is from ``schemas/model_aliases.yaml`` (``model_raw`` is the SKU as billed, whitespace
+normalised). Token SKUs also land as provider usage: ``usage.amount`` when ``usage.unit`` counts
+tokens (``count``, ``tokens``, characters, or a scaled unit like ``1000 count``), else
+``usage.amount_in_pricing_units`` times the scale of ``usage.pricing_unit`` (``1M tokens``,
+``1000 count``, ``count``). Thinking SKUs are output that is reasoning. A line's app is its first
+app-naming label (``app``, ``application``, …), else the project's.
+
+The detailed export adds ``resource.name``; it is not landed (no ``resource_id``): the SKU already
+names the model, and a standard and a detailed export of the same day must name the same facts
+(``line_key``), which a resource the standard export does not have would split.
 """
 
 from __future__ import annotations
@@ -27,12 +37,16 @@ from pipelines.ingest.formats.billing import (
     MONEY,
     USAGE_DIMS,
     USAGE_SUMS,
+    app_tag_keys,
     first_rule,
     normalise_text,
     owner,
     owner_tag_keys,
+    scaled_tokens,
+    tag_app,
     tag_owner,
     to_key_grain,
+    unit_scale,
     with_distinct,
 )
 from pipelines.ingest.formats.readers import (
@@ -51,6 +65,7 @@ SKU_RULES: list[tuple[str, str, str | None]] = [
     (r"storage|token hours|per hour", "storage", None),
     (r"grounding|google search|web search", "web_search", None),
     (r"code execution", "code_execution", None),
+    (r"non-?thinking|thinking off", "tokens", "output"),
     (r"thinking|reasoning", "tokens", "reasoning"),
     (r"cach(?:ed|ing)", "tokens", "cached_input"),
     (r"output|completion|response", "tokens", "output"),
@@ -58,7 +73,8 @@ SKU_RULES: list[tuple[str, str, str | None]] = [
 ]
 # SKUs about a model (the rest — support, networking — are not).
 MODEL_SKU = r"gemini|gemma|claude|imagen|veo|embedding|llama|mistral|palm|bison|gecko|chirp"
-TOKEN_UNITS = ["count", "token", "tokens", "character", "characters"]
+# Usage units that count tokens (a scale like "1000 count" or "1M tokens" is read by unit_scale).
+TOKEN_UNIT = r"token|count|character"
 
 CREDITS = (
     "case when {v} like '[%' then coalesce(list_sum(list_transform(json_extract_string({v}, '$[*].amount'),"
@@ -70,27 +86,33 @@ COLS = [
     Col("sku", "sku.description|sku_description|sku", required=True),
     Col("usage_amount", "usage.amount|usage_amount", "DECIMAL(38,6)"),
     Col("usage_unit", "usage.unit|usage_unit"),
+    Col("pricing_amount", "usage.amount_in_pricing_units|usage_amount_in_pricing_units", "DECIMAL(38,9)"),
+    Col("pricing_unit", "usage.pricing_unit|usage_pricing_unit"),
     Col("cost", "cost", MONEY, required=True, parse=AMOUNT),
     Col("currency", "currency"),
     Col("rate", "currency_conversion_rate", MONEY, parse=AMOUNT),
     Col("credits", "credits", MONEY, parse=CREDITS),
     Col("project_id", "project.id|project_id"),
     Col("labels", "labels"),
+    Col("project_labels", "project.labels|project_labels"),
     Col("gcp_cost_type", "cost_type"),
 ]
-SUMS = ["usage_amount", "cost", "credits"]
+SUMS = ["usage_amount", "pricing_amount", "cost", "credits"]
 JSON_PATHS = {
     "usage_start_time": "$.usage_start_time",
     "service.description": "$.service.description",
     "sku.description": "$.sku.description",
     "usage.amount": "$.usage.amount",
     "usage.unit": "$.usage.unit",
+    "usage.amount_in_pricing_units": "$.usage.amount_in_pricing_units",
+    "usage.pricing_unit": "$.usage.pricing_unit",
     "cost": "$.cost",
     "currency": "$.currency",
     "currency_conversion_rate": "$.currency_conversion_rate",
     "credits": "$.credits!json",
     "project.id": "$.project.id",
     "labels": "$.labels!json",
+    "project.labels": "$.project.labels!json",
     "cost_type": "$.cost_type",
 }
 LABELS = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
@@ -139,8 +161,10 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
     is_model = low.str.contains(MODEL_SKU) & (cost_type == "tokens")
     net = pl.col("cost") + pl.col("credits").fill_null(0).cast(pl.Decimal(38, 12))
     currency = pl.col("currency").fill_null("USD").str.to_uppercase()
-    labels = pl.col("labels").str.json_decode(LABELS)
-    good = with_distinct(good, "labels", tag_owner(labels, owner_tag_keys(ctx.settings)), "_tag")
+    labels, project_labels = pl.col("labels").str.json_decode(LABELS), pl.col("project_labels").str.json_decode(LABELS)
+    apps = app_tag_keys(ctx.settings)
+    good = with_distinct(good, "labels", _tag=tag_owner(labels, owner_tag_keys(ctx.settings)), _app=tag_app(labels, apps))
+    good = with_distinct(good, "project_labels", _project_app=tag_app(project_labels, apps))
     rows = good.with_columns(
         pl.lit(PROVIDER).alias("provider"),
         sku.alias("line_item"),
@@ -154,16 +178,16 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.when(currency == "USD").then(net).otherwise(net / pl.col("rate")).alias("billed_cost_usd"),
         pl.lit(None, pl.String).alias("workspace_id"),
         pl.lit(None, pl.String).alias("api_key_id"),
+        pl.coalesce(pl.col("_app"), pl.col("_project_app")).alias("owner_app"),
+        _tokens().alias("_tokens"),
     ).with_columns(
         pl.coalesce(pl.col("_tag"), owner(("project", pl.col("project_id")))).alias("owner"),
     )
     costs = to_key_grain(rows, COST_DIMS, COST_SUMS)
 
-    tokens = pl.col("usage_amount").round(0).cast(pl.Int64)
+    tokens = pl.col("_tokens")
     usage = rows.filter(
-        (pl.col("cost_type") == "tokens")
-        & pl.col("model_raw").is_not_null()
-        & pl.col("usage_unit").str.to_lowercase().is_in(TOKEN_UNITS)
+        (pl.col("cost_type") == "tokens") & pl.col("model_raw").is_not_null() & tokens.is_not_null()
     ).with_columns(
         pl.when(pl.col("token_type").is_in(["input", "cached_input"])).then(tokens).otherwise(0).alias("input_tokens"),
         pl.when(pl.col("token_type") == "cached_input").then(tokens).otherwise(0).alias("cached_input_tokens"),
@@ -180,4 +204,15 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         quarantine=quarantine,
         records_in=records_in(good, quarantine),
         extra={"provider_usage": usage},
+    )
+
+
+def _tokens() -> pl.Expr:
+    """Tokens a row used: ``usage.amount`` in a token unit, else the amount in pricing units times their scale."""
+    unit, pricing_unit = pl.col("usage_unit").str.to_lowercase(), pl.col("pricing_unit").str.to_lowercase()
+    return pl.coalesce(
+        pl.when(unit.str.contains(TOKEN_UNIT)).then(scaled_tokens(pl.col("usage_amount"), unit_scale(unit))),
+        pl.when(pricing_unit.str.contains(TOKEN_UNIT)).then(
+            scaled_tokens(pl.col("pricing_amount"), unit_scale(pricing_unit))
+        ),
     )

@@ -1,15 +1,25 @@
-"""Langfuse observations from its public API (``GET /api/public/observations``): the generations.
+"""Langfuse observations from its public API, v1 and v2: the generations.
 
-JSON lines of observations, a JSON array, or the API's paged envelope ``{"data": [...], "meta":
-{page, limit, totalItems, totalPages}}`` (one page per file or one per line). Only observations of
-type ``GENERATION`` or ``EMBEDDING`` are model calls; spans and events are ignored and not counted.
+- v1 ``GET /api/public/observations``: paged envelope ``{"data": [...], "meta": {page, limit,
+  totalItems, totalPages}}``; an observation names its model in ``model``.
+- v2 ``GET /api/public/v2/observations`` (``ObservationV2``): cursor envelope ``{"data": [...],
+  "meta": {"cursor": ...}}``; no ``model`` field: ``providedModelName`` is the model as the app
+  named it, ``internalModelId``/``modelId`` the id of the Langfuse model definition that priced it
+  (an id, not a model name: not read), ``totalCost`` the cost; ``userId``, ``sessionId``, trace
+  ``tags`` on the observation.
+
+A file holds JSON lines of observations or of envelopes (one page per line), a JSON array of
+observations or of envelopes, or one envelope. Only observations of type ``GENERATION`` or
+``EMBEDDING`` are model calls; spans and events are ignored and not counted. The model is the one
+that served where the observation says it (``gen_ai.response.model`` in its metadata or OTel
+attributes), else ``model`` (v1), else ``providedModelName`` (v2).
 
 ``usageDetails`` splits usage by type, and ``input`` there is the *uncached* input: Langfuse's
 integrations subtract the cached and cache-creation parts (``input_cached_tokens``,
 ``input_cache_read``, ``input_cache_creation``, ``input_cache_creation_5m``/``_1h``) and the
 reasoning part of the output (``output_reasoning_tokens``), so the canonical input and output add
-them back. ``costDetails`` (decimal strings or numbers) is Langfuse's own estimate: kept as
-``reported_cost_usd``. ``promptName`` + ``promptVersion`` make the prompt version
+them back. ``costDetails.total`` (decimal strings or numbers), else ``totalCost`` (v2), else
+``calculatedTotalCost`` (v1) is Langfuse's own estimate: kept as ``reported_cost_usd``. ``promptName`` + ``promptVersion`` make the prompt version
 (``summarise@v7``). ``input`` and ``output`` (prompt and completion text) are never read.
 """
 
@@ -45,6 +55,8 @@ CACHE_WRITE = ["input_cache_creation", "cache_creation_input_tokens"]
 REASONING = ["output_reasoning_tokens", "output_reasoning", "reasoning_tokens"]
 # Metadata keys naming the provider (Langfuse has no provider field of its own).
 PROVIDER_KEYS = ["provider", "gen_ai.provider.name", "gen_ai.system", "ls_provider", "custom_llm_provider"]
+# Metadata keys naming the model that served the call, before the model the app asked for.
+SERVED_MODEL_KEYS = ["gen_ai.response.model"]
 
 
 class LangfuseObservations(InputFormat):
@@ -55,7 +67,7 @@ class LangfuseObservations(InputFormat):
     def sniff(self, sample: Sample) -> bool:
         first = first_record(sample)
         return {"id", "traceId", "type", "startTime"} <= first.keys() and bool(
-            {"usageDetails", "usage", "costDetails", "model"} & first.keys()
+            {"usageDetails", "usage", "costDetails", "model", "providedModelName"} & first.keys()
         )
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
@@ -91,11 +103,22 @@ class LangfuseObservations(InputFormat):
         legacy_in = bigint_sql(f"coalesce(json_extract_string(j, '$.usage.input'), {top('promptTokens')})")
         legacy_out = bigint_sql(f"coalesce(json_extract_string(j, '$.usage.output'), {top('completionTokens')})")
         provider_raw = "coalesce(" + ", ".join(lookup(k) for k in PROVIDER_KEYS) + ")"
-        cost = money_sql(f"coalesce(json_extract_string(j, '$.costDetails.total'), {top('calculatedTotalCost')})")
+        cost = money_sql(
+            f"coalesce(json_extract_string(j, '$.costDetails.total'), {top('totalCost')}, {top('calculatedTotalCost')})"
+        )
+        model_raw = "coalesce(" + ", ".join(
+            [f"nullif(trim({lookup(k)}), '')" for k in SERVED_MODEL_KEYS] + [top("model"), top("providedModelName")]
+        ) + ")"
         sql = f"""
             with records as ({json_records_sql(path)}),
+            -- A JSON array of pages: each element an envelope whose data are the observations.
+            observations as (
+                select _record, unnest(case when json_type(j, '$.data') = 'ARRAY' then json_extract(j, '$.data[*]')
+                                            else [j] end) as j
+                from records
+            ),
             generations as (
-                select _record, j from records
+                select _record, j from observations
                 where j is null or list_contains($call_types, upper(j->>'type'))
             ),
             unpacked as (
@@ -128,8 +151,8 @@ class LangfuseObservations(InputFormat):
                     _record,
                     coalesce({dims['call_id']}, {top('id')}) as call_id,
                     started as occurred_at,
-                    {provider_sql(provider_raw, top('model'), params)} as provider,
-                    {top('model')} as model_raw,
+                    {provider_sql(provider_raw, model_raw, params)} as provider,
+                    {model_raw} as model_raw,
                     {dimension_columns(dims)},
                     _input as input_tokens,
                     coalesce({cached}, 0) as cached_input_tokens,

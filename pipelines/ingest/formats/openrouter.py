@@ -5,8 +5,10 @@ The response is ``{"data": [item]}`` with one item per day × model × endpoint:
 ``provider_name``, ``usage`` (USD spent in OpenRouter credits), ``byok_usage_inference`` (spent
 on the user's own provider key: billed by that provider, so not part of this bill),
 ``requests``, ``prompt_tokens``, ``completion_tokens`` and ``reasoning_tokens`` (part of the
-completion). A file is one response, an array of responses, or JSON lines of items or responses.
-Lands as costs (``usage``) with the token usage beside them.
+completion). The OpenRouter SDKs write the same items in camelCase (``promptTokens``,
+``completionTokens``, ``reasoningTokens``, ``modelPermaslug``, ``providerName``); both spellings are
+read. A file is one response, an array of responses, or JSON lines of items or responses. Lands as
+costs (``usage``) with the token usage beside them.
 
 The items name no owner. The endpoint filters by key (``api_key_hash``) or org member (``user_id``);
 an export pulled per key or member may carry that filter on each item (``api_key_hash`` /
@@ -52,22 +54,26 @@ ITEMS_SQL = """
     )
     select row_number() over (order by _doc, _i) as _record, item::VARCHAR as raw from items
 """
+# (column, the API's snake_case key, the SDKs' camelCase key); a column is whichever the item has.
+SPELLINGS = [
+    ("prompt_tokens", "prompt_tokens", "promptTokens"),
+    ("completion_tokens", "completion_tokens", "completionTokens"),
+    ("reasoning_tokens", "reasoning_tokens", "reasoningTokens"),
+    ("api_key_hash", "api_key_hash", "apiKeyHash"),
+    ("member_id", "user_id", "userId"),
+]
+_COUNTS = {"prompt_tokens", "completion_tokens", "reasoning_tokens"}
 FIELDS = [
     Field("day", "$.date", "DATE", required=True),
     Field("model", "$.model", required=True),
-    Field("permaslug", "$.model_permaslug"),
-    Field("provider_name", "$.provider_name"),
     Field("usage", "$.usage", MONEY, required=True),
     Field("requests", "$.requests", "BIGINT"),
-    Field("prompt_tokens", "$.prompt_tokens", "BIGINT"),
-    Field("completion_tokens", "$.completion_tokens", "BIGINT"),
-    Field("reasoning_tokens", "$.reasoning_tokens", "BIGINT"),
-    Field("api_key_hash", "$.api_key_hash"),
-    Field("api_key_hash_camel", "$.apiKeyHash"),
-    Field("member_id", "$.user_id"),
-    Field("member_id_camel", "$.userId"),
+] + [
+    Field(name + suffix, "$." + key, "BIGINT" if name in _COUNTS else "VARCHAR")
+    for name, snake, camel in SPELLINGS
+    for suffix, key in (("", snake), ("_camel", camel))
 ]
-_KEYS = {"model", "usage", "prompt_tokens", "completion_tokens"}
+_KEYS = [{"model", "usage", "prompt_tokens", "completion_tokens"}, {"model", "usage", "promptTokens", "completionTokens"}]
 
 
 class OpenRouterActivity(InputFormat):
@@ -82,7 +88,7 @@ class OpenRouterActivity(InputFormat):
             first = first[0]
         if isinstance(first, dict) and isinstance(first.get("data"), list) and first["data"]:
             first = first["data"][0]
-        return isinstance(first, dict) and _KEYS <= set(first) and "date" in first
+        return isinstance(first, dict) and "date" in first and any(keys <= set(first) for keys in _KEYS)
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
         con = connect()
@@ -90,9 +96,9 @@ class OpenRouterActivity(InputFormat):
             good, quarantine = split_errors(json_fields(con, ITEMS_SQL, FIELDS, {"path": str(path)}))
         finally:
             con.close()
+        good = good.with_columns(pl.coalesce(name, name + "_camel").alias(name) for name, _, _ in SPELLINGS)
         model_raw = pl.col("model")
-        key = pl.coalesce(pl.col("api_key_hash"), pl.col("api_key_hash_camel"))
-        member = pl.coalesce(pl.col("member_id"), pl.col("member_id_camel"))
+        key, member = pl.col("api_key_hash"), pl.col("member_id")
         rows = good.with_columns(
             pl.lit(PROVIDER).alias("provider"),
             model_raw.alias("model_raw"),
