@@ -10,8 +10,10 @@ import polars as pl
 
 from pipelines.sample.calls import ChunkPlan, generate_chunk
 from pipelines.sample.frames import CALL_COLUMNS, TOKEN_COLUMNS, USAGE_KEYS
-from pipelines.sample.exports import Billed, write_anthropic, write_google, write_openai
-from pipelines.sample.org import DRIFT_FEATURE, DRIFT_PROMPT, FEATURES, GAPS
+from pipelines.sample.exports import Ledger, write_anthropic, write_openai
+from pipelines.sample.exports_google import write_google
+from pipelines.sample.org import DRIFT_FEATURE, DRIFT_PROMPT, GAPS
+from pipelines.sample.orgs import org_of
 from pipelines.sample.otlp import write_otlp
 from pipelines.sample.planted import batch_job, playground
 from pipelines.sample.spec import GroundTruth, SampleSpec
@@ -35,16 +37,17 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
     spec = spec or SampleSpec()
     out = Path(out_dir)
     (out / "app-logs").mkdir(parents=True, exist_ok=True)
-    tables, population = build_tables(), build_population(spec)
+    org = org_of(spec)
+    tables, population = build_tables(org), build_population(spec)
     incidents = incident_days(spec)
-    drift_day = spec.index_at(next(p.start for f in FEATURES for p in f.prompts if p.version == DRIFT_PROMPT))
+    drift_day = spec.index_at(next(p.start for f in org.features for p in f.prompts if p.version == DRIFT_PROMPT))
     drift_sums = {False: [0, 0], True: [0, 0]}
     days, gaps, files = [], [], []
 
     for i in range(spec.days):
         day = spec.day(i)
         n = spec.calls_on(day)
-        prompts = tuple(prompt_of(spec, f, i) for f in FEATURES)
+        prompts = tuple(prompt_of(spec, f, i) for f in org.features)
         n_chunks = math.ceil(n / spec.chunk_rows)
         paths = {"calls": out / "app-logs" / f"calls-{day}.jsonl",
                  "outcomes": out / "app-logs" / f"outcomes-{day}.jsonl",
@@ -81,21 +84,22 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
         billed_all = _sum([usage, hidden, batch, play])
         day_gaps = (gap_records("unlogged_retries", day, hidden) + gap_records("batch_job", day, batch)
                     + gap_records("outside_app", day, play))
-        billed: Billed = {}
+        ledger = Ledger()
         write = spec.providers_exports
-        written = write_openai(out, day, billed_all, billed, write)
-        written += write_anthropic(out, day, billed_all, billed, write)
-        google_files, credits = write_google(out, day, billed_all, billed, prng, write)
+        written, _ = write_openai(out, day, billed_all, ledger, write)
+        written += write_anthropic(out, day, billed_all, ledger, write)
+        google_files, credits = write_google(out, day, billed_all, ledger, prng, write)
         if write:
             files += [str(p.relative_to(out)) for p in written + google_files]
-        days.append(day_truth(day, n, outcome_count, usage, billed_all, billed, credits, day_gaps))
+        days.append(day_truth(day, n, outcome_count, usage, billed_all, ledger.billed, credits, day_gaps,
+                              org.providers))
         gaps += day_gaps
 
     truth = GroundTruth(
         spec={**{k: getattr(spec, k) for k in spec.__dataclass_fields__}, "log_formats": list(spec.log_formats)},
         days=days, gaps=gaps,
-        drift=drift(spec, tuple(drift_sums[False]), tuple(drift_sums[True])),
-        org=org_summary(spec, incidents), files=sorted(files),
+        drift=drift(spec, org, tuple(drift_sums[False]), tuple(drift_sums[True])),
+        org=org_summary(spec, org, incidents), files=sorted(files),
     )
     truth.write(out / "ground_truth.json")
     return truth

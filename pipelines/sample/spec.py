@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-LOG_FORMATS = ("canonical", "otlp")
+LOG_FORMATS = ("canonical", "otlp", "mixed")
 WEEKEND_FACTOR = 0.4
 
 
@@ -40,6 +40,8 @@ class SampleSpec:
         unknown = set(self.log_formats) - set(LOG_FORMATS)
         if unknown:
             raise ValueError(f"unknown log format(s) {sorted(unknown)}; known: {list(LOG_FORMATS)}")
+        if "mixed" in self.log_formats and len(self.log_formats) > 1:
+            raise ValueError("'mixed' is an organisation of its own: log_formats=('mixed',)")
         if self.users < 100 or self.tenants < 1 or self.tenants > self.users:
             raise ValueError("need at least 100 users and 1..users tenants")
 
