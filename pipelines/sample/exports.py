@@ -28,18 +28,19 @@ Billed = dict[tuple[str, str, bool], Decimal]
 
 @dataclass
 class Ledger:
-    """What the exports billed: per (provider, canonical model, is_batch), and per (provider, owner index)."""
+    """What the exports billed: per (provider, canonical model, is_batch), and per (provider, model, owner index)."""
 
     billed: Billed = field(default_factory=dict)
-    by_owner: dict[tuple[str, int], Decimal] = field(default_factory=dict)
-    credits_by_owner: dict[tuple[str, int], Decimal] = field(default_factory=dict)  # GCP credits (negative)
+    by_owner: dict[tuple[str, str, int], Decimal] = field(default_factory=dict)  # gross, credits apart
+    credits: dict[tuple[str, str, int], Decimal] = field(default_factory=dict)  # GCP credits (negative)
 
     def add(self, provider: str, model: str, is_batch: bool, owner: int, amount: Decimal) -> None:
         self.billed[(provider, model, is_batch)] = self.billed.get((provider, model, is_batch), Decimal(0)) + amount
-        self.by_owner[(provider, owner)] = self.by_owner.get((provider, owner), Decimal(0)) + amount
+        key = (provider, model, owner)
+        self.by_owner[key] = self.by_owner.get(key, Decimal(0)) + amount
 
-    def credit(self, provider: str, owner: int, amount: Decimal) -> None:
-        self.credits_by_owner[(provider, owner)] = self.credits_by_owner.get((provider, owner), Decimal(0)) + amount
+    def credit(self, provider: str, model: str, owner: int, amount: Decimal) -> None:
+        self.credits[(provider, model, owner)] = self.credits.get((provider, model, owner), Decimal(0)) + amount
 
 
 def _day_bounds(day: date) -> tuple[int, int]:

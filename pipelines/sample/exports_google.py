@@ -78,7 +78,7 @@ def write_google(out: Path, day: date, billed: pl.DataFrame, acc: Ledger, rng: n
                 row_credits.append({"name": "Vertex AI Gemini promotional credit", "amount": amount,
                                     "full_name": None, "id": "PROMO-GEMINI-2026", "type": "PROMOTION"})
                 credits += Decimal(repr(amount))
-                acc.credit("google", r["owner"], Decimal(repr(amount)))
+                acc.credit("google", m.name, r["owner"], Decimal(repr(amount)))
             lines.append(json.dumps({
                 "billing_account_id": GCP_BILLING_ACCOUNT, "service": GEMINI_API if api else VERTEX,
                 "sku": {"id": sku_id, "description": sku_desc},

@@ -118,9 +118,13 @@ class GroundTruth:
     drift: Drift
     org: dict[str, Any]
     files: list[str]
+    mixed: dict[str, Any] | None = None  # the mixed organisation's own truth (truth_mixed.py); absent otherwise
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=_json_default, indent=2, sort_keys=False) + "\n"
+        data = asdict(self)
+        if data["mixed"] is None:
+            del data["mixed"]
+        return json.dumps(data, default=_json_default, indent=2, sort_keys=False) + "\n"
 
     def write(self, path: Path) -> None:
         path.write_text(self.to_json(), encoding="utf-8")
