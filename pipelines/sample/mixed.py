@@ -37,8 +37,8 @@ class DayLogs:
         self.handles: dict = {}
         self.langfuse = LangfusePages(out / "langfuse", day)
         self.prices = float_prices(day)
-        self.counts = {"canonical": 0, "otel_spans": 0, "litellm_rows": 0, "bedrock_invocations": 0,
-                       "otel_only": 0, "litellm_only": 0}
+        self.counts = {"canonical": 0, "otel_spans": 0, "litellm_rows": 0, "otel_only": 0, "litellm_only": 0,
+                       "bedrock_invocations": 0}
         self.shared, self.idless, self.decoys = 0, [], []
 
     def _handle(self, key: str):
@@ -86,7 +86,11 @@ class DayLogs:
 
     def records(self) -> dict:
         idless = pl.concat(self.idless) if self.idless else pl.DataFrame()
-        return {"counts": {**self.counts, "langfuse_observations": self.langfuse.count},
+        c = self.counts
+        return {"log_records": {"canonical": c["canonical"], "otel_spans": c["otel_spans"],
+                                "litellm_rows": c["litellm_rows"], "langfuse_observations": self.langfuse.count},
+                "single_source": {"otel_only": c["otel_only"], "litellm_only": c["litellm_only"]},
+                "bedrock_invocation_lines": c["bedrock_invocations"],
                 "shared_id_pairs": self.shared, "idless": idless,
                 "decoys": [d for part in self.decoys for d in part]}
 
@@ -152,7 +156,9 @@ class MixedRun:
         self.decoys += [{"day": day.isoformat(), **d} for d in rec["decoys"]]
         self.days.append({
             "day": day.isoformat(), "logical_calls": n, "billed_logical_calls": int(usage["requests"].sum() or 0),
-            "log_records": rec["counts"], "shared_id_pairs": rec["shared_id_pairs"], "idless_pairs": idless.height,
+            "log_records": rec["log_records"], "single_source": rec["single_source"],
+            "bedrock_invocation_lines": rec["bedrock_invocation_lines"],
+            "shared_id_pairs": rec["shared_id_pairs"], "idless_pairs": idless.height,
             "idless_pairs_by_kind": dict(sorted(idless.group_by("kind").len().iter_rows())) if idless.height else {},
             "decoy_pairs": len(rec["decoys"]),
             "app_billed_usd": app_billed(ledger, gaps, self.T.features),

@@ -76,14 +76,15 @@ def pairs(calls: pl.DataFrame) -> tuple[int, pl.DataFrame]:
     """Calls both the span and the proxy saw: how many share a response id, and the id-less ones.
 
     The id-less ones are the merge truth: one logical call (``call_id``) seen as the span
-    ``otel_span_id`` and the LiteLLM row ``litellm_request_id``.
+    ``otel_span_id`` and the LiteLLM row ``litellm_request_id`` (kind ``embedding``: an embedding's
+    response has no id; ``failed``: no response at all, zero tokens).
     """
     both = calls.filter(pl.col("_seen") == TRACED)
     idless = both.filter(pl.col("provider_request_id").is_null())
     return both.height - idless.height, idless.select(
         "call_id",
-        pl.when(pl.col("_operation").cast(pl.String) == "embeddings").then(pl.lit("embedding"))
-        .otherwise(pl.lit("failed")).alias("kind"),
+        pl.when(pl.col("status").cast(pl.String).is_in(FAILED)).then(pl.lit("failed"))
+        .otherwise(pl.lit("embedding")).alias("kind"),
         pl.col("_span").alias("otel_span_id"),
         pl.col("_litellm_id").alias("litellm_request_id"),
         (pl.col("_litellm_ms") - pl.col("_ms")).alias("litellm_minus_span_ms"),
