@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipelines.sample.exports import OpenAIDay, _day_bounds
-from pipelines.sample.org import OWNERS
+from pipelines.sample.orgs import ALL_OWNERS, OWNER_INDEX
 
 USAGE_COLUMNS = {
     "completions": ["start_time", "end_time", "start_time_iso", "end_time_iso", "project_id", "num_model_requests",
@@ -96,7 +96,7 @@ def restate(out: Path, day: date) -> dict:
     true_path = out / "openai" / f"costs-{day.isoformat()}.json"
     page = json.loads(true_path.read_text(encoding="utf-8"))
     results = page["data"][0]["results"]
-    home, away = OWNERS[0].project_id, OWNERS[5].project_id  # support-bot's project; sales-copilot's
+    home, away = (ALL_OWNERS[OWNER_INDEX[k]].project_id for k in ("support-bot/openai", "sales-copilot/openai"))
     lines = [r for r in results if r["project_id"] == home and not r["line_item"].startswith("batch")]
     if not lines:
         return {}

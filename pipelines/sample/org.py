@@ -63,6 +63,17 @@ class Owner:
         return f"key:{self.api_key_id}"
 
 
+@dataclass(frozen=True)
+class CloudOwner(Owner):
+    """An owner a cloud bill names by a resource (Azure OpenAI account, IAM role), not a project or key."""
+
+    resource: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"resource:{self.resource}"
+
+
 OWNERS: tuple[Owner, ...] = (
     Owner("support-bot/openai", "openai", project_id="proj_SupportBot7Hq2", api_key_id="key_SbProd01"),
     Owner("support-bot/anthropic", "anthropic", workspace_id="wrkspc_01SupportBot",
@@ -212,14 +223,3 @@ class Gaps:
 
 
 GAPS = Gaps()
-
-
-@dataclass(frozen=True)
-class CloudOwner(Owner):
-    """An owner a cloud bill names by a resource (Azure OpenAI account, IAM role), not a project or key."""
-
-    resource: str = ""
-
-    @property
-    def label(self) -> str:
-        return f"resource:{self.resource}"
