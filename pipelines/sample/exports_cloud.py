@@ -19,7 +19,7 @@ import csv
 import hashlib
 import io
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import polars as pl
@@ -33,7 +33,8 @@ from pipelines.sample.orgs import ALL_MODELS
 
 AZURE_RATE = Decimal("0.9214")  # EUR per USD (exchangeRatePricingToBilling)
 AZURE_METERS = {  # model name -> token kind -> meter name, as Azure writes them (inconsistently)
-    "gpt-4o-mini": {"input": "gpt-4o-mini-0718-Inp-glbl Tokens", "cache_read": "gpt 4o mini 0718 cached Inp glbl Tokens",
+    "gpt-4o-mini": {"input": "gpt-4o-mini-0718-Inp-glbl Tokens",
+                    "cache_read": "gpt 4o mini 0718 cached Inp glbl Tokens",
                     "output": "gpt-4o-mini-0718-Outp-glbl Tokens"},
 }
 AZURE_TAGS = json.dumps({"app": "support-bot", "env": "prod", "team": "support"})
@@ -130,8 +131,8 @@ def cur_rows(day: date, billed: pl.DataFrame, acc: Ledger) -> list[dict]:
         m = ALL_MODELS[r["model"]]
         segment, types = CUR_TYPES[m.name]
         prices = unit_prices("aws", m.priced_as, day, False)
-        start = f"{day.isoformat()}T{r['hour']:02d}:00:00Z"
-        end = f"{day.isoformat()}T{r['hour'] + 1:02d}:00:00Z" if r["hour"] < 23 else f"{day + timedelta(days=1)}T00:00:00Z"
+        hour = datetime.combine(day, time(r["hour"]))
+        start, end = (f"{t.isoformat()}Z" for t in (hour, hour + timedelta(hours=1)))
         for kind, tokens in _kinds(r).items():
             if tokens == 0:
                 continue

@@ -58,14 +58,15 @@ class Dashboard:
                 g = grouped.setdefault((r["project_id"], r["model"], r.get("batch")), {c: 0 for c in COUNTS})
                 for c in COUNTS:
                     g[c] += r.get(c, 0)
-            for (project, model, batch), sums in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1], bool(kv[0][2]))):
+            for (project, model, batch), sums in sorted(grouped.items(), key=lambda kv: (*kv[0][:2], bool(kv[0][2]))):
                 row = {**_bucket(day), "project_id": project, "model": model, "user_id": "", "api_key_id": "",
                        **{c: f"{float(v):.1f}" for c, v in sums.items()}}
                 if kind == "completions":
                     uncached = sums["input_tokens"] - sums["input_cached_tokens"]
                     row.update(batch="TRUE" if batch else "FALSE", service_tier="default",
                                input_uncached_tokens=f"{float(uncached):.1f}", input_text_tokens=row["input_tokens"],
-                               output_text_tokens=row["output_tokens"], input_cached_text_tokens=row["input_cached_tokens"],
+                               output_text_tokens=row["output_tokens"],
+                               input_cached_text_tokens=row["input_cached_tokens"],
                                **{c: "0.0" for c in USAGE_COLUMNS["completions"][18:]})
                 self.rows[kind].append(row)
         for c in results.costs:
@@ -78,8 +79,7 @@ class Dashboard:
         folder.mkdir(parents=True, exist_ok=True)
         empty = _bucket(last + timedelta(days=1))  # exported the next morning: today's bucket is still empty
         paths = []
-        for kind, columns in (("completions", USAGE_COLUMNS["completions"]), ("embeddings", USAGE_COLUMNS["embeddings"]),
-                              ("cost", COST_COLUMNS)):
+        for kind, columns in (*USAGE_COLUMNS.items(), ("cost", COST_COLUMNS)):
             name = f"{kind}_usage" if kind != "cost" else "cost"
             path = folder / f"{name}_{first.isoformat()}_{(last + timedelta(days=1)).isoformat()}.csv"
             buf = io.StringIO()

@@ -69,7 +69,8 @@ def observations(calls: pl.DataFrame, prices: dict[str, np.ndarray], rng: np.ran
         pl.lit(None, pl.String).alias("version"), pl.lit("production").alias("environment"),
         pl.lit(False).alias("bookmarked"), pl.lit(False).alias("public"),
         pl.col("user_id").alias("userId"), pl.col("session_id").alias("sessionId"),
-        pl.when(failed).then(None).otherwise(_ts(pl.col("_ms") + pl.col("latency_ms") // 4)).alias("completionStartTime"),
+        pl.when(failed).then(None).otherwise(_ts(pl.col("_ms") + pl.col("latency_ms") // 4))
+        .alias("completionStartTime"),
         _ts(end + 1200).alias("createdAt"), _ts(end + 1900).alias("updatedAt"),
         pl.struct(pl.col("feature"), pl.col("tenant_id"),
                   pl.struct(pl.col("app").alias("service.name"), pl.lit("python").alias("telemetry.sdk.language"),

@@ -22,7 +22,8 @@ from pipelines.sample.listprice import unit_prices
 from pipelines.sample.org_mixed import AZURE_DEPLOYMENT, AZURE_ENDPOINT
 from pipelines.sample.orgs import ALL_MODELS
 
-_VERTEX = "https://us-central1-aiplatform.googleapis.com/v1/projects/docs-search-prod/locations/us-central1/publishers/google/models/"
+_VERTEX = ("https://us-central1-aiplatform.googleapis.com/v1/projects/docs-search-prod/locations/us-central1/"
+           "publishers/google/models/")
 # Model.ref -> (model as sent upstream, model_group, custom_llm_provider, api_base, model_id)
 UPSTREAM = {
     "text-embedding-3-small": ("text-embedding-3-small", "text-embedding-3-small", "openai",
@@ -38,7 +39,8 @@ UPSTREAM = {
 }
 # app -> (hashed virtual key, key alias, team)
 KEYS = {
-    "docs-search": ("5e0c2f7a9d1b4c3e8f6a0b2d4c6e8f1a3b5d7f9e1c3a5b7d9f0e2c4a6b8d0f2e", "docs-search-prod", "team-search"),
+    "docs-search": ("5e0c2f7a9d1b4c3e8f6a0b2d4c6e8f1a3b5d7f9e1c3a5b7d9f0e2c4a6b8d0f2e", "docs-search-prod",
+                    "team-search"),
     "support-bot": ("9a7c5e3b1d0f2e4c6a8b0d2f4e6c8a0b2d4f6e8c0a2b4d6f8e0c2a4b6d8f0e2c", "support-triage-prod",
                     "team-support"),
 }

@@ -152,7 +152,8 @@ class MixedRun:
                 gaps: list[Gap]) -> None:
         rec = logs.records()
         idless = rec["idless"]
-        self.merge_pairs += [{"day": day.isoformat(), **r} for r in idless.iter_rows(named=True)] if idless.height else []
+        if idless.height:
+            self.merge_pairs += [{"day": day.isoformat(), **r} for r in idless.iter_rows(named=True)]
         self.decoys += [{"day": day.isoformat(), **d} for d in rec["decoys"]]
         self.days.append({
             "day": day.isoformat(), "logical_calls": n, "billed_logical_calls": int(usage["requests"].sum() or 0),

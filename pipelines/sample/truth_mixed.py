@@ -24,7 +24,8 @@ ZERO = Decimal(0)
 # The usage fields each provider's own data reports (what a usage table can be checked on).
 USAGE_REPORTED = {
     "openai": ["input_tokens", "cached_input_tokens", "output_tokens", "requests"],
-    "anthropic": ["input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "output_tokens"],
+    "anthropic": ["input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                  "output_tokens"],
     "google": ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"],
     "azure": ["input_tokens", "cached_input_tokens", "output_tokens"],
     "aws": ["input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "requests"],
@@ -35,7 +36,8 @@ RECORD_RULES = [
     "An OTel span and a LiteLLM row with the same gen_ai.response.id / request_id are one call (shared_id_pairs).",
     "An OTel span and a LiteLLM row listed together in merge_pairs are one call (idless_pairs): no shared id.",
     "Every other span or LiteLLM row is a call seen by that source alone (otel_only, litellm_only).",
-    "So logical_calls = canonical + langfuse_observations + otel_spans + litellm_rows - shared_id_pairs - idless_pairs.",
+    "So logical_calls = canonical + langfuse_observations + otel_spans + litellm_rows"
+    " - shared_id_pairs - idless_pairs.",
     "decoy_pairs are two different calls each (four records), alike in model and tokens, close in time.",
 ]
 CHANNELS = {

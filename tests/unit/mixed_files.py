@@ -48,7 +48,8 @@ def canonical(out: Path, day: str) -> pl.DataFrame:
 
 
 def azure_rows(out: Path, day: str) -> list[dict]:
-    return list(csv.DictReader((out / "azure" / f"cost-details-{day}.csv").read_text(encoding="utf-8-sig").splitlines()))
+    text = (out / "azure" / f"cost-details-{day}.csv").read_text(encoding="utf-8-sig")
+    return list(csv.DictReader(text.splitlines()))
 
 
 def cur_rows(out: Path, day: str) -> list[dict]:
@@ -76,8 +77,9 @@ def provider_usage(out: Path, day: str, channel: str = "primary") -> dict[tuple[
     if channel == "primary":
         for name in ("usage-completions", "usage-embeddings"):
             for r in json.loads((out / "openai" / f"{name}-{day}.json").read_text())["data"][0]["results"]:
-                _add(acc, ("openai", openai[r["model"]]), requests=r["num_model_requests"], input_tokens=r["input_tokens"],
-                     cached_input_tokens=r.get("input_cached_tokens", 0), output_tokens=r.get("output_tokens", 0))
+                _add(acc, ("openai", openai[r["model"]]), requests=r["num_model_requests"],
+                     input_tokens=r["input_tokens"], cached_input_tokens=r.get("input_cached_tokens", 0),
+                     output_tokens=r.get("output_tokens", 0))
         for r in json.loads((out / "anthropic" / f"usage-report-{day}.json").read_text())["data"][0]["results"]:
             w5, w1 = r["cache_creation"]["ephemeral_5m_input_tokens"], r["cache_creation"]["ephemeral_1h_input_tokens"]
             _add(acc, ("anthropic", r["model"].rsplit("-", 1)[0]), output_tokens=r["output_tokens"],
@@ -113,7 +115,8 @@ def provider_usage(out: Path, day: str, channel: str = "primary") -> dict[tuple[
         for r in csv.DictReader(path.read_text().splitlines()):
             if r["start_time_iso"].startswith(day) and r["model"]:
                 _add(acc, ("openai", openai[r["model"]]), requests=float(r["num_model_requests"]),
-                     input_tokens=float(r["input_tokens"]), cached_input_tokens=float(r.get("input_cached_tokens") or 0),
+                     input_tokens=float(r["input_tokens"]),
+                     cached_input_tokens=float(r.get("input_cached_tokens") or 0),
                      output_tokens=float(r.get("output_tokens") or 0))
     for line in (out / "aws" / "bedrock-invocations" / f"invocations-{day}.jsonl").read_text().splitlines():
         r = json.loads(line)

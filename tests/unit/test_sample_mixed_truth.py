@@ -13,9 +13,12 @@ from pipelines.sample import generate
 from pipelines.sample.listprice import list_cost
 
 ZERO = Decimal(0)
-GROUPS = {"text-embedding-3-small": ("openai", "text-embedding-3-small"), "claude-haiku-4-5": ("anthropic", "claude-haiku-4-5"),
-          "gemini-2.5-flash": ("google", "gemini-2.5-flash"), "gemini-2.5-pro": ("google", "gemini-2.5-pro"),
-          "gemini-flash-studio": ("google", "gemini-2.5-flash"), "gpt-4o-mini": ("azure", "gpt-4o-mini")}
+GROUPS = {  # LiteLLM model_group -> (provider, model)
+    "text-embedding-3-small": ("openai", "text-embedding-3-small"),
+    "claude-haiku-4-5": ("anthropic", "claude-haiku-4-5"),
+    "gemini-2.5-flash": ("google", "gemini-2.5-flash"), "gemini-2.5-pro": ("google", "gemini-2.5-pro"),
+    "gemini-flash-studio": ("google", "gemini-2.5-flash"), "gpt-4o-mini": ("azure", "gpt-4o-mini"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -128,14 +131,16 @@ def test_app_truth_is_the_list_price_of_the_apps_calls(org):
         for r in rows.filter(rows["status"] == "success").iter_rows(named=True):
             provider, model = GROUPS[r["model_group"]]
             usage = json.loads(r["metadata"])["additional_usage_values"]
-            cached = usage.get("cache_read_input_tokens", usage.get("prompt_tokens_details", {}).get("cached_tokens", 0))
+            details = usage.get("prompt_tokens_details", {})
+            cached = usage.get("cache_read_input_tokens", details.get("cached_tokens", 0))
             add(json.loads(r["metadata"])["spend_logs_metadata"]["app"], provider,
                 _price(day, provider, model, False, int(r["prompt_tokens"]), cached,
                        usage.get("cache_creation_input_tokens", 0), 0, int(r["completion_tokens"])))
         for o in (o for page in langfuse_pages(out, d.day) for o in page["data"] if o["level"] != "ERROR"):
             provider, model = billed_as[o["providedModelName"]]
             u = o["usageDetails"]
-            cached, write = u.get("input_cached_tokens", 0) + u.get("input_cache_read", 0), u.get("input_cache_creation", 0)
+            cached = u.get("input_cached_tokens", 0) + u.get("input_cache_read", 0)
+            write = u.get("input_cache_creation", 0)
             add("sales-copilot", provider, _price(day, provider, model, False, u["input"] + cached + write, cached,
                                                   write, 0, u["output"] + u.get("output_reasoning_tokens", 0)))
         for app, entry in m["app_billed_usd"].items():
