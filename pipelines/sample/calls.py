@@ -16,7 +16,7 @@ import polars as pl
 
 from pipelines.sample.frames import Rows, calls_frame, outcomes_frame, usage_frame
 from pipelines.sample.ids import hex_ids, uuid4s
-from pipelines.sample.org import FEATURE_INDEX, GAPS
+from pipelines.sample.org import GAPS
 from pipelines.sample.tables import ABORTED, ERROR, OK, RATE_LIMITED, TIMEOUT, Population, Tables, time_of_day
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class ChunkPlan:
     u1: float
     incident: bool  # planted unlogged retries happen today
     prompts: tuple[tuple[str | None, float], ...]  # per feature: live prompt version, input multiplier
+    decoys: int = 0  # id-less decoy twins to plant (pairs of different embedding calls, same tokens)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Chunk:
     outcomes: pl.DataFrame
     usage: pl.DataFrame  # billed usage of logged calls, aggregated on USAGE_KEYS
     hidden: pl.DataFrame  # billed usage of unlogged retries, same shape
+    decoys: pl.DataFrame | None = None  # call_id_a, call_id_b of the planted decoy twins
 
 
 def _sessions(rng: np.random.Generator, T: Tables, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +75,7 @@ def generate_chunk(rng: np.random.Generator, T: Tables, pop: Population, plan: C
     sess = np.repeat(np.arange(S), L)
     k = np.arange(n) - starts[sess]
     f = fs[sess]
-    retry_f = FEATURE_INDEX[GAPS.retry_feature]
+    retry_f = T.retry_feature
 
     # Retries: row i is a retry of row i-1 (same session) after a rate limit or timeout.
     batch = (rng.random(n) < T.batch[f]) & (k == 0)
@@ -88,6 +90,8 @@ def generate_chunk(rng: np.random.Generator, T: Tables, pop: Population, plan: C
     next_retry[:-1] = attempt[1:] > 1
 
     var = T.pick_variant(f, rng.random(n))[root]
+    if not T.var_batch_ok.all():  # a batch call goes to a route that has a Batch API
+        var = np.where(batch & ~T.var_batch_ok[var], T.batch_variant[f], var)
     model = T.var_model[var]
     owner = T.var_owner[var]
 
@@ -115,6 +119,7 @@ def generate_chunk(rng: np.random.Generator, T: Tables, pop: Population, plan: C
     t1 = 86_399.999 if plan.u1 >= 1.0 else float(time_of_day(np.array([plan.u1]))[0])
     t_start = time_of_day(rng.uniform(plan.u0, plan.u1, S))
     t = np.minimum(t_start[sess] + cum - cum[starts][sess], t1 - 0.001)
+    pairs = _plant_decoys(rng, T, plan.decoys, f, L[sess], billed, tokens, t, t1) if plan.decoys else None
     ms_of_day = np.floor(t * 1000.0).astype(np.int64)
     order = np.argsort(ms_of_day, kind="stable")
 
@@ -128,7 +133,25 @@ def generate_chunk(rng: np.random.Generator, T: Tables, pop: Population, plan: C
     hidden_rows = hidden_tokens.pop("_rows")
     hidden = usage_frame(hour, model, owner, batch, hidden_tokens, hidden_rows)
     outcomes = outcomes_frame(rng, T, pop, plan.day, fs, starts + L - 1, t, lat, t1, user, session_ids, call_ids)
-    return Chunk(calls=calls, outcomes=outcomes, usage=usage, hidden=hidden)
+    decoys = None if pairs is None else pl.DataFrame(
+        [call_ids.gather(pairs[0]).alias("call_id_a"), call_ids.gather(pairs[1]).alias("call_id_b")])
+    return Chunk(calls=calls, outcomes=outcomes, usage=usage, hidden=hidden, decoys=decoys)
+
+
+def _plant_decoys(rng, T: Tables, count: int, f, session_len, billed, tokens, t, t1):
+    """Make ``count`` pairs of different billed embedding calls look alike: same tokens, 0.25-1.2 s apart.
+
+    The second call of each pair is the only call of its session, so moving it in time moves nothing
+    else. Returns the (first, second) row indices of the pairs.
+    """
+    candidates = np.flatnonzero(billed & (f == T.decoy_feature) & (session_len == 1))
+    count = min(count, candidates.size // 2)
+    chosen = rng.choice(candidates, size=2 * count, replace=False)
+    a, b = chosen[:count], chosen[count:]
+    for c, values in tokens.items():
+        values[b] = values[a]
+    t[b] = np.minimum(t[a] + rng.uniform(0.25, 1.2, count), t1 - 0.001)
+    return a, b
 
 
 def _tokens(rng, T: Tables, plan: ChunkPlan, f, k, sess, root, batch, status, billed, fs):
@@ -171,7 +194,7 @@ def _tokens(rng, T: Tables, plan: ChunkPlan, f, k, sess, root, batch, status, bi
     # Planted gap 1: on incident days the SDK silently re-sent some requests; the provider billed both.
     hidden_rows = np.zeros(n, dtype=bool)
     if plan.incident:
-        eligible = billed & (f == FEATURE_INDEX[GAPS.retry_feature])
+        eligible = billed & (f == T.retry_feature)
         hidden_rows = eligible & (rng.random(n) < GAPS.retry_share)
         if eligible.any() and not hidden_rows.any():  # tiny samples still get their planted gap
             hidden_rows[np.argmax(eligible)] = True

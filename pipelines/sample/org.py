@@ -18,6 +18,17 @@ class Model:
     tier: str  # large | medium | small
     ms_per_token: float  # decode speed, for latencies
     operation: str = "chat"  # OTel gen_ai.operation.name
+    key: str = ""  # unique id routes name it by, when ``name`` is served by two providers or channels
+    price_ref: str = ""  # the genai-prices model id, when it is not ``name`` (Bedrock ids)
+    via: str = ""  # how it is reached, where the bill tells it apart: "gemini_api", or a Bedrock profile ARN
+
+    @property
+    def ref(self) -> str:
+        return self.key or self.name
+
+    @property
+    def priced_as(self) -> str:
+        return self.price_ref or self.name
 
 
 MODELS: tuple[Model, ...] = (
@@ -30,7 +41,6 @@ MODELS: tuple[Model, ...] = (
     Model("google", "gemini-2.5-flash", "gemini-2.5-flash", "medium", 5.0),
     Model("google", "gemini-2.5-pro", "gemini-2.5-pro", "large", 11.0),
 )
-MODEL_INDEX = {m.name: i for i, m in enumerate(MODELS)}
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,17 @@ class Owner:
         return f"key:{self.api_key_id}"
 
 
+@dataclass(frozen=True)
+class CloudOwner(Owner):
+    """An owner a cloud bill names by a resource (Azure OpenAI account, IAM role), not a project or key."""
+
+    resource: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"resource:{self.resource}"
+
+
 OWNERS: tuple[Owner, ...] = (
     Owner("support-bot/openai", "openai", project_id="proj_SupportBot7Hq2", api_key_id="key_SbProd01"),
     Owner("support-bot/anthropic", "anthropic", workspace_id="wrkspc_01SupportBot",
@@ -69,7 +90,6 @@ OWNERS: tuple[Owner, ...] = (
     Owner("playground/anthropic", "anthropic", workspace_id="wrkspc_playground",
           api_key_id="apikey_01PlaygroundShared"),
 )
-OWNER_INDEX = {o.key: i for i, o in enumerate(OWNERS)}
 GCP_PROJECT = {"id": "docs-search-prod", "number": "481516234200", "name": "docs-search-prod"}
 GCP_BILLING_ACCOUNT = "01A2B3-C4D5E6-F7A8B9"
 
@@ -78,9 +98,11 @@ GCP_BILLING_ACCOUNT = "01A2B3-C4D5E6-F7A8B9"
 class Route:
     """One model a feature calls, its share of the feature's calls, and the strings the app logs for it."""
 
-    model: str
+    model: str  # Model.ref
     share: float
     raw: tuple[tuple[str, float], ...]
+    observers: tuple[str, ...] = ()  # log sources that see its calls, when not the feature's
+    batch_ok: bool = True  # the feature's Batch API share goes to routes that have a batch API
 
 
 @dataclass(frozen=True)
@@ -114,6 +136,7 @@ class Feature:
     history_growth: float = 0.0  # input grows by this fraction per earlier call in the session
     prompts: tuple[Prompt, ...] = ()
     outcome: tuple[str, float, str] | None = None  # (kind, chance per session, value: count | money)
+    observers: tuple[str, ...] = ("canonical",)  # log sources that see its calls (mixed organisation)
 
 
 def _r(model: str, share: float, *raw: tuple[str, float]) -> Route:
@@ -180,7 +203,6 @@ FEATURES: tuple[Feature, ...] = (
         outcome=("opportunity_updated", 0.35, "money"),
     ),
 )
-FEATURE_INDEX = {f.name: i for i, f in enumerate(FEATURES)}
 
 # The planted drift: this prompt ships on DRIFT_AT of the period and makes the feature's prompts longer.
 DRIFT_FEATURE = "summarise"

@@ -12,7 +12,8 @@ import numpy as np
 import polars as pl
 
 from pipelines.sample.frames import TOKEN_COLUMNS, USAGE_KEYS
-from pipelines.sample.org import GAPS, MODEL_INDEX, OWNER_INDEX
+from pipelines.sample.org import GAPS
+from pipelines.sample.orgs import MODEL_INDEX, OWNER_INDEX
 
 BATCH_HOURS = (2, 3)  # the job runs at 02:00 UTC and finishes within two hours
 PLAYGROUND_HOURS = tuple(range(9, 19))

@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-LOG_FORMATS = ("canonical", "otlp")
+LOG_FORMATS = ("canonical", "otlp", "mixed")
 WEEKEND_FACTOR = 0.4
 
 
@@ -40,6 +40,8 @@ class SampleSpec:
         unknown = set(self.log_formats) - set(LOG_FORMATS)
         if unknown:
             raise ValueError(f"unknown log format(s) {sorted(unknown)}; known: {list(LOG_FORMATS)}")
+        if "mixed" in self.log_formats and len(self.log_formats) > 1:
+            raise ValueError("'mixed' is an organisation of its own: log_formats=('mixed',)")
         if self.users < 100 or self.tenants < 1 or self.tenants > self.users:
             raise ValueError("need at least 100 users and 1..users tenants")
 
@@ -116,9 +118,13 @@ class GroundTruth:
     drift: Drift
     org: dict[str, Any]
     files: list[str]
+    mixed: dict[str, Any] | None = None  # the mixed organisation's own truth (truth_mixed.py); absent otherwise
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=_json_default, indent=2, sort_keys=False) + "\n"
+        data = asdict(self)
+        if data["mixed"] is None:
+            del data["mixed"]
+        return json.dumps(data, default=_json_default, indent=2, sort_keys=False) + "\n"
 
     def write(self, path: Path) -> None:
         path.write_text(self.to_json(), encoding="utf-8")

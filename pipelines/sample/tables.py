@@ -7,7 +7,8 @@ from datetime import date
 
 import numpy as np
 
-from pipelines.sample.org import FEATURES, MODEL_INDEX, MODELS, OWNER_INDEX, Feature
+from pipelines.sample.org import GAPS, Feature
+from pipelines.sample.orgs import ALL_MODELS, MODEL_INDEX, OWNER_INDEX, Org
 from pipelines.sample.spec import SampleSpec
 
 STATUSES = ("ok", "error", "rate_limited", "timeout", "aborted")
@@ -61,29 +62,38 @@ class Tables:
     var_raw: tuple[str, ...]
     model_ms_per_token: np.ndarray
     model_provider: np.ndarray  # index into PROVIDERS
+    features: tuple[Feature, ...]
+    retry_feature: int  # the feature whose SDK retries go unlogged on incident days
+    var_observers: tuple[tuple[str, ...], ...]  # log sources that see each variant's calls
+    var_batch_ok: np.ndarray  # the variant's route has a batch API
+    batch_variant: np.ndarray  # per feature: the variant a batch call goes to when its pick has no batch API
+    decoy_feature: int  # the feature id-less decoy twins are planted in (-1: none)
 
     def pick_variant(self, feature: np.ndarray, u: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.var_key, feature + u, side="right")
 
 
-PROVIDERS = ("openai", "anthropic", "google")
+PROVIDERS = ("openai", "anthropic", "google", "azure", "aws")
 
 
-def build_tables() -> Tables:
-    fs = FEATURES
-    keys, vf, vm, vo, raws = [], [], [], [], []
+def build_tables(org: Org) -> Tables:
+    fs = org.features
+    keys, vf, vm, vo, raws, observers, batch_ok, batch_var = [], [], [], [], [], [], [], []
     for i, f in enumerate(fs):
         cum = 0.0
         entries = [(r, raw, r.share * w) for r in f.routes for raw, w in r.raw]
         total = sum(p for _, _, p in entries)
+        batch_var.append(len(keys) + next(j for j, (r, _, _) in enumerate(entries) if r.batch_ok))
         for j, (route, raw, p) in enumerate(entries):
             cum += p / total
-            model = MODELS[MODEL_INDEX[route.model]]
+            model = ALL_MODELS[MODEL_INDEX[route.model]]
             keys.append(i + (1.0 if j == len(entries) - 1 else cum))
             vf.append(i)
             vm.append(MODEL_INDEX[route.model])
             vo.append(OWNER_INDEX[f"{f.app}/{model.provider}"])
             raws.append(raw)
+            observers.append(route.observers or f.observers)
+            batch_ok.append(route.batch_ok)
     think = [f.reasoning or (0.0, 0.0, 0.0) for f in fs]
     return Tables(
         share=_arr(f.share for f in fs),
@@ -106,14 +116,20 @@ def build_tables() -> Tables:
         long_context=_arr(f.long_context for f in fs),
         history_growth=_arr(f.history_growth for f in fs),
         outcome_p=_arr((f.outcome[1] if f.outcome else 0.0) for f in fs),
-        is_embedding=_arr((MODELS[MODEL_INDEX[f.routes[0].model]].operation == "embeddings" for f in fs), bool),
+        is_embedding=_arr((ALL_MODELS[MODEL_INDEX[f.routes[0].model]].operation == "embeddings" for f in fs), bool),
         var_key=_arr(keys),
         var_feature=_arr(vf, np.int16),
         var_model=_arr(vm, np.int16),
         var_owner=_arr(vo, np.int16),
         var_raw=tuple(raws),
-        model_ms_per_token=_arr(m.ms_per_token for m in MODELS),
-        model_provider=_arr((PROVIDERS.index(m.provider) for m in MODELS), np.int8),
+        model_ms_per_token=_arr(m.ms_per_token for m in ALL_MODELS),
+        model_provider=_arr((PROVIDERS.index(m.provider) for m in ALL_MODELS), np.int8),
+        features=fs,
+        retry_feature=org.feature_index(GAPS.retry_feature),
+        var_observers=tuple(observers),
+        var_batch_ok=_arr(batch_ok, bool),
+        batch_variant=_arr(batch_var, np.int64),
+        decoy_feature=org.feature_index(org.decoy_feature) if org.decoy_feature else -1,
     )
 
 

@@ -12,7 +12,8 @@ import polars as pl
 from pipelines.sample.frames import TOKEN_COLUMNS
 from pipelines.sample.exports import Billed
 from pipelines.sample.listprice import list_cost
-from pipelines.sample.org import DRIFT_FEATURE, DRIFT_PROMPT, FEATURES, GAPS, MODELS, OWNER_INDEX, OWNERS
+from pipelines.sample.org import DRIFT_FEATURE, DRIFT_PROMPT, GAPS
+from pipelines.sample.orgs import ALL_MODELS, ALL_OWNERS, OWNER_INDEX, Org
 from pipelines.sample.spec import DayTruth, Drift, Gap, SampleSpec
 from pipelines.sample.tables import prompt_of
 
@@ -31,19 +32,19 @@ def _by_model(usage: pl.DataFrame) -> pl.DataFrame:
 
 
 def _cost(day: date, r: dict[str, Any]) -> Decimal:
-    m = MODELS[r["model"]]
-    return list_cost(m.provider, m.name, day, r["is_batch"], r["long_context"], r["input_tokens"],
+    m = ALL_MODELS[r["model"]]
+    return list_cost(m.provider, m.priced_as, day, r["is_batch"], r["long_context"], r["input_tokens"],
                      r["cached_input_tokens"], r["cache_write_tokens"], r["cache_write_1h_tokens"], r["output_tokens"])
 
 
 def day_truth(day: date, logged_calls: int, outcomes: int, usage: pl.DataFrame, billed_all: pl.DataFrame,
-              billed: Billed, credits: Decimal, gaps: list[Gap]) -> DayTruth:
+              billed: Billed, credits: Decimal, gaps: list[Gap], providers: tuple[str, ...]) -> DayTruth:
     """``usage``: billed usage of logged calls; ``billed_all``: everything the providers billed."""
-    by_provider = {p: Decimal(0) for p in ("openai", "anthropic", "google")}
+    by_provider = {p: Decimal(0) for p in providers}
     models: dict[tuple[str, str, bool], dict[str, Any]] = {}
     for frame, side in ((usage, "logged"), (billed_all, "provider")):
         for r in _by_model(frame).iter_rows(named=True):
-            m = MODELS[r["model"]]
+            m = ALL_MODELS[r["model"]]
             row = models.setdefault((m.provider, m.name, r["is_batch"]), {
                 "provider": m.provider, "model": m.name, "is_batch": r["is_batch"], "logged_requests": 0,
                 "logged_input_tokens": 0, "logged_output_tokens": 0, "logged_list_cost_usd": Decimal(0),
@@ -77,7 +78,7 @@ def gap_records(kind: str, day: date, usage: pl.DataFrame) -> list[Gap]:
     for r in grouped.sort("model", "owner", "is_batch", "long_context").iter_rows(named=True):
         if not r["requests"]:
             continue
-        m, o = MODELS[r["model"]], OWNERS[r["owner"]]
+        m, o = ALL_MODELS[r["model"]], ALL_OWNERS[r["owner"]]
         key = (r["model"], r["owner"], r["is_batch"])
         gap = merged.get(key)
         if gap is None:
@@ -94,8 +95,8 @@ def gap_records(kind: str, day: date, usage: pl.DataFrame) -> list[Gap]:
     return out
 
 
-def drift(spec: SampleSpec, before: tuple[int, int], after: tuple[int, int]) -> Drift:
-    feature = next(f for f in FEATURES if f.name == DRIFT_FEATURE)
+def drift(spec: SampleSpec, org: Org, before: tuple[int, int], after: tuple[int, int]) -> Drift:
+    feature = org.features[org.feature_index(DRIFT_FEATURE)]
     new = next(p for p in feature.prompts if p.version == DRIFT_PROMPT)
     old = [p for p in feature.prompts if p.start < new.start][-1]
     first = spec.index_at(new.start)
@@ -108,12 +109,12 @@ def drift(spec: SampleSpec, before: tuple[int, int], after: tuple[int, int]) -> 
     )
 
 
-def org_summary(spec: SampleSpec, incident_days: list[int]) -> dict[str, Any]:
+def org_summary(spec: SampleSpec, org: Org, incident_days: list[int]) -> dict[str, Any]:
     apps: dict[str, list[str]] = {}
-    for f in FEATURES:
+    for f in org.features:
         apps.setdefault(f.app, []).append(f.name)
     prompts = {}
-    for f in FEATURES:
+    for f in org.features:
         changes = {}
         for i in range(spec.days):
             version, _ = prompt_of(spec, f, i)
@@ -122,10 +123,8 @@ def org_summary(spec: SampleSpec, incident_days: list[int]) -> dict[str, Any]:
         prompts[f.name] = changes
     return {
         "apps": apps,
-        "models": [{"provider": m.provider, "model": m.name, "billed_as": m.billed_as, "tier": m.tier,
-                    "logged_as": sorted({raw for f in FEATURES for r in f.routes if r.model == m.name
-                                         for raw, _ in r.raw})} for m in MODELS],
-        "owners": [{**asdict(o), "owner": o.label} for o in OWNERS],
+        "models": [_model(org, m) for m in ALL_MODELS[:org.models]],
+        "owners": [{**asdict(o), "owner": o.label} for o in ALL_OWNERS[:org.owners]],
         "gap_owners": {kind: _owner(key) for kind, key in GAP_OWNERS.items()},
         "retry_feature": GAPS.retry_feature,
         "incident_days": [spec.day(i).isoformat() for i in incident_days],
@@ -134,6 +133,14 @@ def org_summary(spec: SampleSpec, incident_days: list[int]) -> dict[str, Any]:
     }
 
 
+def _model(org: Org, m) -> dict[str, Any]:
+    out = {"provider": m.provider, "model": m.name, "billed_as": m.billed_as, "tier": m.tier,
+           "logged_as": sorted({raw for f in org.features for r in f.routes if r.model == m.ref for raw, _ in r.raw})}
+    if m.key:  # the mixed organisation's models: the same model reached another way
+        out.update(ref=m.ref, priced_as=m.priced_as, via=m.via or None)
+    return out
+
+
 def _owner(key: str) -> dict[str, Any]:
-    o = OWNERS[OWNER_INDEX[key]]
+    o = ALL_OWNERS[OWNER_INDEX[key]]
     return {"owner": o.label, "project_id": o.project_id, "workspace_id": o.workspace_id, "api_key_id": o.api_key_id}
