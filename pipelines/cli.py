@@ -159,10 +159,15 @@ def cmd_sample(args, settings: Settings) -> int:
     from pipelines.sample import SampleSpec, generate
 
     out = Path(args.out) if args.out else settings.landing
-    spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed)
+    spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed, log_formats=ORGS[args.org])
     generate(out, spec)
     print(f"sample organisation written to {out}")
     return 0
+
+
+# The sample organisations: "mixed" is a real company's mess (several observers per call, two channels per
+# bill, deployments and inference profiles as model names); "classic" logs every call once, canonically.
+ORGS = {"mixed": ("mixed",), "classic": ("canonical",)}
 
 
 def cmd_demo(args, settings: Settings) -> int:
@@ -174,7 +179,7 @@ def cmd_demo(args, settings: Settings) -> int:
 
     started = time.perf_counter()
     settings.ensure_dirs()
-    spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed)
+    spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed, log_formats=ORGS[args.org])
     truth = generate(settings.landing, spec)
     print(f"1/4 sample organisation: {args.days} days x {args.calls_per_day} calls -> {settings.landing}")
     results = land_pending(settings)
@@ -279,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--days", type=int, default=30)
         p.add_argument("--calls-per-day", type=int, default=5000)
         p.add_argument("--seed", type=int, default=7)
+        p.add_argument("--org", choices=sorted(ORGS), default="mixed",
+                       help="mixed: several observers per call and two channels per bill, as real data is (default); "
+                            "classic: every call logged once in the canonical format")
         if name == "sample":
             p.add_argument("--out", help="folder (default: landing/)")
         p.set_defaults(func=func)

@@ -11,6 +11,7 @@
 -- The model is the one that served the call: a record naming the response model (model_served) before one
 -- of unknown kind, before one naming the deployment, proxy model group or profile the call was requested by;
 -- the names it was requested by are kept (requested_models) so int_call_model_aliases can resolve them.
+-- A call's records may straddle midnight: it is the day of its first record.
 -- Each field comes from the first source that has it, in a fixed order (the app's own canonical log,
 -- Langfuse, LiteLLM, OTel, Bedrock; then file and line): deterministic, never any_value. The token
 -- counts come together from one record: the one with cache or reasoning detail when only some have
@@ -155,6 +156,7 @@ merged as (
         array_to_string(list_sort(list_distinct(list(source_format))), ',') as sources,
         count(distinct source_format) as source_count,
         bool_or(_fingerprint_merged) as merged_without_id,
+        array_to_string(list_sort(list(distinct call_id)), ',') as record_call_ids,
     from to_merge
     group by merge_key
 ),
@@ -169,7 +171,7 @@ single as (
         input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
         is_batch, status, attempt, latency_ms, response_cache_hit, provider_request_id,
         project_id, workspace_id, api_key_id, reported_cost_usd,
-        source_format as sources, 1::bigint as source_count, false as merged_without_id,
+        source_format as sources, 1::bigint as source_count, false as merged_without_id, call_id as record_call_ids,
     from keyed anti join repeated using (merge_key)
 ),
 
@@ -183,3 +185,6 @@ select
     * exclude (_provider, _any_provider),
     coalesce(_provider, _any_provider) as provider,
 from final
+-- Records of the neighbouring days near midnight are read too (build.load_inputs): a call belongs to the day
+-- of its first record.
+where day = (select day from dim_build_day)

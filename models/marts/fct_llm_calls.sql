@@ -53,6 +53,7 @@ final as (
         calls.sources,
         calls.source_count,
         calls.merged_without_id,
+        calls.record_call_ids,
     from calls
     left join billed_providers
         on billed_providers.day = calls.day and billed_providers.provider = calls.provider

@@ -84,9 +84,11 @@ def list_prices(provider: str, model: str, day: date, is_batch: bool):
     snapshot = get_snapshot()
     when = datetime.combine(day, time(12), tzinfo=timezone.utc)
     found = None
-    for provider_id in (provider, None):
+    # Bedrock's price ids keep the vendor prefix our canonical names drop (amazon.titan-embed-text-v2:0).
+    names = [model] + ([f"{vendor}.{model}" for vendor in BEDROCK_VENDORS] if provider == "aws" else [])
+    for name, provider_id in [(n, p) for p in (provider, None) for n in names]:
         try:
-            found = snapshot.find_provider_model(model, None, provider_id, None)
+            found = snapshot.find_provider_model(name, None, provider_id, None)
             break
         except LookupError:
             continue
@@ -119,6 +121,7 @@ def list_prices(provider: str, model: str, day: date, is_batch: bool):
     return "genai-prices", f"{prov.id}/{info.id}", threshold, prices
 
 
+BEDROCK_VENDORS = ("amazon", "anthropic", "meta", "mistral", "cohere", "ai21", "deepseek", "openai", "qwen", "writer")
 BATCH = {"processing": "batch"}
 # Batch APIs bill half the standard price (OpenAI, Anthropic, Gemini/Vertex, Bedrock, Azure global batch).
 # Used only for a day the price library has no batch price for; tokenbooks.yaml's `batch_discount_pct` wins.

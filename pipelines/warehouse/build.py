@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
+import time as clock
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -29,6 +29,8 @@ from pipelines.settings import Settings
 from pipelines.warehouse.models import MODELS, PUBLISHED, create_macros, run_model
 
 LANDED = ["calls", "outcomes", "provider_usage", "provider_costs"]
+# How far either side of midnight the neighbouring days' call records are read (see load_inputs).
+CALL_EDGE = timedelta(minutes=5)
 
 
 @dataclass
@@ -56,9 +58,23 @@ def landed_days(settings: Settings) -> list[date]:
 
 def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> None:
     """Create lake_<table> for the day's landed files, and the dim_* tables the models join to."""
+    con.execute("create or replace temp table dim_build_day as select $day::date as day", {"day": day})
     for table in LANDED:
         files = landed_files(settings, table, day)
         name = f"lake_{table}"  # code constant
+        edge = ""
+        if table == "calls" and files:
+            # A call's records can fall either side of midnight (a span at 23:59:59.99, the proxy's row at
+            # 00:00:00.05): the neighbouring days' records near midnight are read too, so the merge sees both;
+            # int_calls_merged keeps the calls whose first record is on this day.
+            near = [f for d in (day - timedelta(days=1), day + timedelta(days=1)) for f in landed_files(settings, table, d)]
+            if near:
+                files = files + near
+                lo = datetime.combine(day, time(0), timezone.utc) - CALL_EDGE
+                hi = datetime.combine(day + timedelta(days=1), time(0), timezone.utc) + CALL_EDGE
+                # Our own timestamps (from the day being built), not data: literals in DDL, which takes no parameters.
+                edge = (f" where day = {_sql_literal(day.isoformat())}::date or (occurred_at >= "
+                        f"{_sql_literal(lo.isoformat())}::timestamptz and occurred_at < {_sql_literal(hi.isoformat())}::timestamptz)")
         if files:
             # A view, not a copy: the one model that reads a day's landed rows scans the Parquet files itself.
             have = {
@@ -72,7 +88,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
             listing = ", ".join(_sql_literal(f) for f in files)  # our own paths; DDL takes no parameters
             con.execute(
                 f"create or replace temp view {name} as "
-                f"select *{missing} from read_parquet([{listing}], union_by_name = true)"
+                f"select *{missing} from read_parquet([{listing}], union_by_name = true){edge}"
             )
         else:
             empty = contract(table).empty()  # noqa: F841 - read by DuckDB's replacement scan
@@ -116,7 +132,7 @@ def whatif_models(settings: Settings) -> pl.DataFrame:
 
 
 def build_day(day: date, settings: Settings, build_id: str | None = None) -> DayBuild:
-    started = time.perf_counter()
+    started = clock.perf_counter()
     build_id = build_id or new_build_id()
     result = DayBuild(day=day, build_id=build_id)
     con = connect(settings)
@@ -135,7 +151,7 @@ def build_day(day: date, settings: Settings, build_id: str | None = None) -> Day
     finally:
         con.close()
     commit_day(settings, day, build_id, result.rows)
-    result.seconds = time.perf_counter() - started
+    result.seconds = clock.perf_counter() - started
     return result
 
 
