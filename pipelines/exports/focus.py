@@ -97,7 +97,7 @@ def build_rows(con: duckdb.DuckDBPyConnection, settings: Settings, days: dict[da
         load_day(con, settings, day, doc)
         into = "create or replace temp table focus_rows as" if i == 0 else "insert into focus_rows"
         con.execute(f"{into}\n{model_sql()}", {"method_id": METHOD_ID})
-    return con.execute("select count(*) from focus_rows").fetchone()[0]
+    return con.execute("select count(*) from focus_rows").fetchall()[0][0]
 
 
 def export_focus(settings: Settings, start: date, end: date, fmt: str, out: Path) -> FocusExport:
@@ -127,7 +127,7 @@ def write(con: duckdb.DuckDBPyConnection, table: str, fmt: str, out: Path) -> in
     options = "format parquet" if fmt == "parquet" else "format csv, header, timestampformat '%Y-%m-%dT%H:%M:%SZ'"
     con.execute(f"copy (select * from {table}) to {sql_literal(str(tmp))} ({options})")
     os.replace(tmp, out)
-    return con.execute(f"select count(*) from {table}").fetchone()[0]
+    return con.execute(f"select count(*) from {table}").fetchall()[0][0]
 
 
 def focus_file(settings: Settings, day: date) -> Path:
