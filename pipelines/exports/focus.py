@@ -50,9 +50,13 @@ class FocusExport:
     missing_days: list[date]
 
 
+# The models, in order: each one ``select`` under models/exports/. focus_lines is read twice, so it is a table.
+MODELS = [("focus_lines", "table"), ("focus_splits", "view"), (TABLE, "rows")]
+
+
 @cache
-def model_sql() -> str:
-    return (MODELS_DIR / "exports" / f"{TABLE}.sql").read_text(encoding="utf-8")
+def model_sql(name: str) -> str:
+    return (MODELS_DIR / "exports" / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def load_day(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, doc: dict) -> None:
@@ -95,8 +99,12 @@ def build_rows(con: duckdb.DuckDBPyConnection, settings: Settings, days: dict[da
     con.execute("set timezone = 'UTC'")
     for i, (day, doc) in enumerate(sorted(days.items())):
         load_day(con, settings, day, doc)
-        into = "create or replace temp table focus_rows as" if i == 0 else "insert into focus_rows"
-        con.execute(f"{into}\n{model_sql()}", {"method_id": METHOD_ID})
+        for name, kind in MODELS:  # names and kinds are code constants
+            if kind == "rows":
+                into = "create or replace temp table focus_rows as" if i == 0 else "insert into focus_rows"
+                con.execute(f"{into}\n{model_sql(name)}", {"method_id": METHOD_ID})
+            else:
+                con.execute(f"create or replace temp {kind} {name} as\n{model_sql(name)}")
     return con.execute("select count(*) from focus_rows").fetchall()[0][0]
 
 
