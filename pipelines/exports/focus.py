@@ -1,9 +1,10 @@
 """The FOCUS export: the attributed bill of committed days as a FOCUS 1.3 cost and usage dataset.
 
 For each day, the day's committed warehouse tables (the files ``warehouse.duckdb`` points at) become views by
-their table names, the price book and the identity tables are added as ``dim_focus_*``, and
-``models/exports/focus_billing.sql`` runs once; the rows of all days go to one Parquet or CSV file. The CSV is
-written the way FOCUS tools read it: ISO 8601 UTC timestamps (``2026-11-21T00:00:00Z``), decimals as text.
+their table names, the day's price book (list prices, and the contracted ones with tokenbooks.yaml's
+``price_overrides``) and the identity tables are added as ``dim_focus_*``, and the models of ``models/exports/`` run
+in order; the rows of all days go to one Parquet or CSV file. The CSV is written the way FOCUS tools read it:
+ISO 8601 UTC timestamps (``2026-11-21T00:00:00Z``), decimals as text.
 """
 
 from __future__ import annotations
