@@ -164,4 +164,5 @@ def export_day(settings: Settings, day: date, doc: dict) -> int:
 def contract_problems(con: duckdb.DuckDBPyConnection, files: dict[date, list[str]]) -> list[str]:
     """Every rule of the export's contract that the files break (the checks the warehouse tables get)."""
     reports = check_table(con, contract(TABLE), files)
-    return [f"{day} {r.rule.name}: {r.detail}".rstrip(": ") for day, report in reports.items() for r in report.failed(ERROR)]
+    return [f"{day} {r.rule.name}: {r.detail}".rstrip(": ")
+            for day, report in reports.items() for r in report.failed(ERROR)]

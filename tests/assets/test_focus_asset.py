@@ -31,12 +31,13 @@ def test_a_built_day_is_written_to_the_lake_as_focus(home, tmp_path):
     path = focus_file(home, DAY)
     assert path == home.lake / "focus" / f"day={DAY}" / "focus_billing.parquet"
     con = duckdb.connect()
-    rows, billed = con.execute("select count(*), sum(x_BilledCostUsd) from read_parquet($p)", {"p": str(path)}).fetchone()
+    rows, billed = con.execute("select count(*), sum(x_BilledCostUsd) from read_parquet($p)",
+                               {"p": str(path)}).fetchone()
     meta = result.asset_materializations_for_node("focus_billing")[0].metadata
     assert meta["rows"].value == rows > 0
     # The day's bill, whole: the file's total is fct_provider_costs' (the day's usage, a discount, a web search line).
-    total = con.execute("select sum(billed_cost_usd) from read_parquet($f)",
-                        {"f": str(next((home.lake / "fct_provider_costs" / f"day={DAY}").glob("*.parquet")))}).fetchone()[0]
+    costs = next((home.lake / "fct_provider_costs" / f"day={DAY}").glob("*.parquet"))
+    total = con.execute("select sum(billed_cost_usd) from read_parquet($f)", {"f": str(costs)}).fetchone()[0]
     assert billed == total
     # Materialising again replaces the file, it does not add to it.
     assert materialize(home, DAY).success

@@ -73,6 +73,10 @@ def per_day_and_provider(con, sql: str) -> dict:
     return {(d, p): rest for d, p, *rest in con.execute(sql).fetchall()}
 
 
+def one(con, sql: str):
+    return con.execute(sql).fetchall()[0][0]
+
+
 def test_round_trip_reproduces_the_reconciliation_to_the_cent(org):
     _, _, con = org
     recon = per_day_and_provider(con, """
@@ -83,18 +87,21 @@ def test_round_trip_reproduces_the_reconciliation_to_the_cent(org):
                coalesce(sum(x_BilledCostUsd) filter (where x_Attribution = 'attributed'), 0),
                coalesce(sum(x_BilledCostUsd) filter (where x_Attribution = 'unattributed'), 0)
         from focus group by all""")
-    assert export.keys() == recon.keys()
+    assert export.keys() <= recon.keys()
     assert {p for _, p in export} == {"openai", "anthropic", "google", "aws", "azure", "openrouter"}
     for key, (billed, attributed, unattributed) in recon.items():
-        got = export[key]
+        got = export.get(key, (0, 0, 0))  # a day and provider with calls but no bill yet has no FOCUS rows
         assert got[0] == billed, key  # the bill, exactly
         assert abs(got[1] - attributed) < CENT and abs(got[2] - unattributed) < CENT, key
     # As billed, per currency: the provider's own amounts, exactly (EUR for Azure).
-    billed = per_day_and_provider(con, "select day, provider, currency, sum(billed_amount) from fct_provider_costs group by all")
-    as_billed = per_day_and_provider(con, "select ChargePeriodStart::date, x_Provider, BillingCurrency, sum(BilledCost) from focus group by all")
+    billed = per_day_and_provider(
+        con, "select day, provider, currency, sum(billed_amount) from fct_provider_costs group by all")
+    as_billed = per_day_and_provider(
+        con, "select ChargePeriodStart::date, x_Provider, BillingCurrency, sum(BilledCost) from focus group by all")
     assert as_billed == billed
     # Every line splits whole: its rows' ratios add up to one.
-    assert con.execute("select count(*) from (select x_LineKey from focus group by all having abs(sum(x_AllocatedRatio) - 1) > 1e-9)").fetchone()[0] == 0
+    assert one(con, """select count(*) from (select x_LineKey from focus group by all
+                       having abs(sum(x_AllocatedRatio) - 1) > 1e-9)""") == 0
 
 
 def test_the_focus_validator_passes_the_csv(org, tmp_path):
@@ -106,8 +113,7 @@ def test_the_focus_validator_passes_the_csv(org, tmp_path):
 
 def test_the_export_matches_its_contract_in_both_formats(org):
     _, out, con = org
-    days = [d for (d,) in con.execute("select distinct ChargePeriodStart::date from focus").fetchall()]
-    assert contract_problems(duckdb.connect(), {days[0]: [str(out["parquet"])]}) == []
+    assert contract_problems(duckdb.connect(), {date(2026, 11, 21): [str(out["parquet"])]}) == []
     parquet = con.execute("select count(*), sum(BilledCost), sum(x_BilledCostUsd) from focus").fetchone()
     money = {"BilledCost": "DECIMAL(38,12)", "x_BilledCostUsd": "DECIMAL(38,12)"}
     csv = con.execute("select count(*), sum(BilledCost), sum(x_BilledCostUsd) from read_csv($f, types = $t)",
@@ -175,26 +181,29 @@ def test_allocation_says_how_each_share_was_computed_and_whose_the_rest_is(org):
         where x_Attribution = 'unattributed' and AllocatedResourceId is null""").fetchall()}
     assert {"workspace:wrkspc_playground", "project:proj_DataEnrich5Tx"} <= owners
     # Calls are counted once per share: the export's calls are the billed calls of the day.
-    calls = con.execute("select sum(x_Calls) from focus where x_Provider = 'openai'").fetchone()[0]
-    assert calls == con.execute("select count(*) from fct_llm_calls where provider = 'openai' and attributed_cost_usd <> 0").fetchone()[0]
+    calls = one(con, "select sum(x_Calls) from focus where x_Provider = 'openai'")
+    assert calls == one(con, "select count(*) from fct_llm_calls where provider = 'openai' and attributed_cost_usd <> 0")
 
 
 def test_tokens_list_and_contracted_cost(org):
     _, _, con = org
     # The tokens of a day's lines are the provider's usage export, split with the money.
-    usage = per_day_and_provider(con, "select day, provider, sum(input_tokens + output_tokens) from fct_provider_usage where provider in ('openai', 'google') group by all")
-    tokens = per_day_and_provider(con, "select ChargePeriodStart::date, x_Provider, sum(ConsumedQuantity) from focus where x_Provider in ('openai', 'google') group by all")
+    usage = per_day_and_provider(con, """select day, provider, sum(input_tokens + output_tokens) from fct_provider_usage
+                                         where provider in ('openai', 'google') group by all""")
+    tokens = per_day_and_provider(con, """select ChargePeriodStart::date, x_Provider, sum(ConsumedQuantity) from focus
+                                          where x_Provider in ('openai', 'google') group by all""")
     assert {k: [round(v[0])] for k, v in tokens.items()} == usage
-    assert con.execute("select distinct PricingUnit, ConsumedUnit from focus where ConsumedQuantity is not null").fetchall() == [
-        ("1000000 Tokens", "Tokens")]
+    units = con.execute("select distinct PricingUnit, ConsumedUnit from focus where ConsumedQuantity is not null")
+    assert units.fetchall() == [("1000000 Tokens", "Tokens")]
     # List cost from the price book; the negotiated 15 % on gpt-4.1 is the contracted cost, and only there.
     list_, contracted, unit = con.execute("""
         select sum(ListCost), sum(ContractedCost), any_value(ListUnitPrice)
-        from focus where x_Provider = 'openai' and x_ModelId = 'gpt-4.1' and x_TokenType = 'input' and not x_IsBatch""").fetchone()
+        from focus
+        where x_Provider = 'openai' and x_ModelId = 'gpt-4.1' and x_TokenType = 'input' and not x_IsBatch""").fetchone()
     assert unit == Decimal("2")  # gpt-4.1 input, USD per million tokens
     assert abs(contracted - list_ * DISCOUNT) < CENT / 100
-    others = con.execute("select count(*) from focus where (x_Provider, x_ModelId) <> ('openai', 'gpt-4.1') and ChargeCategory = 'Usage' and ContractedCost <> ListCost").fetchone()[0]
-    assert others == 0
+    assert one(con, """select count(*) from focus where (x_Provider, x_ModelId) <> ('openai', 'gpt-4.1')
+                       and ChargeCategory = 'Usage' and ContractedCost <> ListCost""") == 0
 
 
 def test_export_of_days_never_built_is_a_clear_error(org, capsys):
