@@ -14,6 +14,8 @@ named as (
     select
         s.*,
         s.is_token_sku and s.charge_category = 'Usage' as priced,
+        -- Priced from the price book; else ListCost and ContractedCost are the billed cost, to the last digit.
+        s.charge_category = 'Usage' and s.list_usd_priced is not null as unit_priced,
         coalesce(pr.provider_name, s.provider) as provider_name,
         -- Where the provider sells other developers' models, the model's developer published it.
         case when pr.resells then coalesce(m.developer, pr.provider_name) else coalesce(pr.provider_name, s.provider)
@@ -58,12 +60,12 @@ final as (
         timezone('UTC', day::timestamp) as ChargePeriodStart,
         case when priced then tokens_part::decimal(38, 12) end as ConsumedQuantity,
         case when priced and tokens_part is not null then 'Tokens' end as ConsumedUnit,
-        (contracted_usd_part * fx)::decimal(38, 12) as ContractedCost,
+        case when unit_priced then (contracted_usd_part * fx)::decimal(38, 12) else billed_part end as ContractedCost,
         case when priced then (unit_price_usd * fx)::decimal(38, 12) end as ContractedUnitPrice,
         billed_part::decimal(38, 12) as EffectiveCost,
         host_provider_name as HostProviderName,
         invoice_issuer_name as InvoiceIssuerName,
-        (list_usd_part * fx)::decimal(38, 12) as ListCost,
+        case when unit_priced then (list_usd_part * fx)::decimal(38, 12) else billed_part end as ListCost,
         case when priced then (list_price_usd * fx)::decimal(38, 12) end as ListUnitPrice,
         case when charge_category = 'Usage' then 'Standard' end as PricingCategory,
         'USD' as PricingCurrency,
