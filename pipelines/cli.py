@@ -200,22 +200,6 @@ def cmd_demo(args, settings: Settings) -> int:
     return 0 if not errors else 1
 
 
-def cmd_export_focus(args, settings: Settings) -> int:
-    from pipelines.exports.focus import FOCUS_VERSION, ExportError, export_focus
-
-    start, end = args.from_day, args.to_day or args.from_day
-    out = Path(args.out) if args.out else settings.home / "exports" / f"focus-{start}-{end}.{args.format}"
-    try:
-        result = export_focus(settings, start, end, args.format, out)
-    except ExportError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"FOCUS {FOCUS_VERSION}: {result.rows:,} rows, {len(result.days)} day(s) -> {result.path}")
-    if result.missing_days:
-        print(f"  warning: not built, left out: {', '.join(map(str, result.missing_days))}", file=sys.stderr)
-    return 0
-
-
 def _print_summary(settings: Settings, last: date) -> None:
     import duckdb
 
@@ -291,14 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--to", dest="to_day", type=_day)
     p.set_defaults(func=cmd_whatif)
 
-    p = sub.add_parser("export", help="export the books for other tools")
-    p = p.add_subparsers(dest="export", required=True).add_parser(
-        "focus", help="the attributed bill as a FOCUS 1.3 dataset (Parquet or CSV)")
-    p.add_argument("--from", dest="from_day", type=_day, required=True)
-    p.add_argument("--to", dest="to_day", type=_day)
-    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    p.add_argument("--out", help="file to write (default: HOME/exports/focus-FROM-TO.FORMAT)")
-    p.set_defaults(func=cmd_export_focus)
+    from pipelines.exports.command import add_export_parser  # tokenbooks export focus (pipelines/exports/)
+
+    add_export_parser(sub, _day)
 
     for name, func in (("sample", cmd_sample), ("demo", cmd_demo)):
         p = sub.add_parser(name, help="write the sample organisation" if name == "sample" else "run the whole demo")
