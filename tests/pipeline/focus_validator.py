@@ -27,11 +27,12 @@ def validate(csv: Path, report: Path, version: str = "1.0") -> tuple[int, list[s
     """(checks run, names of the failed checks) for ``csv`` against the validator's ``version`` rules."""
     env = venv()
     site = next((env / "lib").glob("python*/site-packages"))
-    subprocess.run(
+    run = subprocess.run(
         [str(env / "bin" / "focus-validator"), "--data-file", str(csv.resolve()), "--validate-version", version,
          "--column-namespace", "x", "--output-type", "unittest", "--output-destination", str(report.resolve())],
-        cwd=site, check=True, capture_output=True, text=True,
+        cwd=site, capture_output=True, text=True,
     )
+    assert run.returncode == 0 and report.exists(), f"focus-validator did not run: {run.stderr[-2000:]}"
     root = ET.parse(report).getroot()
     failed = [
         f"{case.get('name')}: {problem.get('message')}"
