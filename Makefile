@@ -10,7 +10,7 @@ DEMO_DAYS ?= 30
 DEMO_CALLS ?= 5000
 DEMO_SEED ?= 7
 
-.PHONY: demo test ui bench bench-small clean venv
+.PHONY: demo test ui bench bench-small clean venv focus-validator
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The FinOps Foundation's FOCUS validator, which the export's tests run, in a venv of its own: it pins numpy<2
+# and pandas<3, and needs multimethod<1.11 next to its pandera 0.17.
+FOCUS_VENV ?= .venv-focus
+FOCUS_STAMP := $(FOCUS_VENV)/.installed
+
+$(FOCUS_STAMP):
+	$(PYTHON) -m venv $(FOCUS_VENV)
+	$(FOCUS_VENV)/bin/python -m pip install --quiet 'focus-validator==1.0.0' 'multimethod<1.11'
+	touch $(FOCUS_STAMP)
+
+focus-validator: $(FOCUS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/tokenbooks demo --days $(DEMO_DAYS) --calls-per-day $(DEMO_CALLS) --seed $(DEMO_SEED)
 
-test: $(STAMP)
+test: $(STAMP) $(FOCUS_STAMP)
 	$(BIN)/python -m pytest
 
 ui: $(STAMP)
@@ -36,4 +48,4 @@ bench-small: $(STAMP)
 	$(BIN)/python -m benchmarks.run --calls-per-day 20000 --history-days 3
 
 clean:
-	rm -rf $(VENV) data dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules
+	rm -rf $(VENV) $(FOCUS_VENV) data dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules

@@ -4,6 +4,7 @@
     tokenbooks build --from D --to D     build days through Dagster, on the local instance
     tokenbooks sql "select …"            query the warehouse read-only
     tokenbooks digest --day D [--weekly] [--send] [--to ADDR]   write (and mail) the digest
+    tokenbooks export focus --from D --to D [--format parquet|csv] [--out PATH]   the bill as FOCUS 1.3
     tokenbooks sample --days N …         write the sample organisation into landing/
     tokenbooks demo                      sample + ingest + build + digest, then a summary
 """
@@ -278,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="from_day", type=_day)
     p.add_argument("--to", dest="to_day", type=_day)
     p.set_defaults(func=cmd_whatif)
+
+    from pipelines.exports.command import add_export_parser  # tokenbooks export focus (pipelines/exports/)
+
+    add_export_parser(sub, _day)
 
     for name, func in (("sample", cmd_sample), ("demo", cmd_demo)):
         p = sub.add_parser(name, help="write the sample organisation" if name == "sample" else "run the whole demo")

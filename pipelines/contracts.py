@@ -1,6 +1,6 @@
 """Table contracts, loaded once from ``schemas/``.
 
-Each YAML file under ``schemas/lake`` and ``schemas/warehouse`` states a table's
+Each YAML file under ``schemas/lake``, ``schemas/warehouse`` and ``schemas/exports`` states a table's
 grain, key and columns (type, nullability, allowed values, lower bounds). Parsers
 conform their output to it, the SQL models are checked against it, and the
 data-quality suites are generated from it.
@@ -92,7 +92,7 @@ def duckdb_to_polars(t: str) -> pl.DataType:
 
 @cache
 def contract(table: str) -> Contract:
-    for layer in ("lake", "warehouse"):
+    for layer in ("lake", "warehouse", "exports"):
         path = SCHEMAS_DIR / layer / f"{table}.yaml"
         if path.exists():
             return _load(path)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines.exports.assets import focus_billing
 from pipelines.ingest.assets import admin_api_pulls, landed_files
 from pipelines.ingest.sensors import ingest_job, landed_days_sensor_factory, landing_sensor
 from pipelines.monitoring.assets import monitoring_day
@@ -12,7 +13,7 @@ from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.checks import monitoring_checks, warehouse_checks
 
 defs = dg.Definitions(
-    assets=[landed_files, admin_api_pulls, warehouse_day, monitoring_day, digest],
+    assets=[landed_files, admin_api_pulls, warehouse_day, monitoring_day, digest, focus_billing],
     asset_checks=[warehouse_checks, monitoring_checks],
     jobs=[ingest_job, nightly_job],
     schedules=[nightly_schedule],

@@ -43,9 +43,12 @@ SCHEMA = {
 }
 
 
-def price_table(pairs: pl.DataFrame, days: list[date], settings: Settings) -> pl.DataFrame:
-    """Prices for every (provider, model) in ``pairs`` on every day in ``days``, batch and not."""
-    overrides = settings.price_overrides
+def price_table(
+    pairs: pl.DataFrame, days: list[date], settings: Settings, overrides: list[dict[str, Any]] | None = None
+) -> pl.DataFrame:
+    """Prices for every (provider, model) in ``pairs`` on every day in ``days``, batch and not: the list prices
+    with tokenbooks.yaml's ``price_overrides`` applied, or with ``overrides`` instead (``[]``: the price book's own)."""
+    overrides = settings.price_overrides if overrides is None else overrides
     rows = []
     for provider, model in pairs.select("provider", "model").unique().iter_rows():
         for day in days:

@@ -15,7 +15,8 @@ def test_definitions_load_with_every_table_as_an_asset():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert {"landed_files", "fct_llm_calls", "fct_provider_usage", "fct_provider_costs", "fct_reconciliation",
-            "mart_cost_daily", "mart_unit_economics", "digest"} <= keys
+            "mart_cost_daily", "mart_unit_economics", "digest", "focus_billing"} <= keys
+    assert graph.get(dg.AssetKey("focus_billing")).group_name == "exports"
     assert defs.resolve_job_def("nightly_job") is not None
 
 

@@ -410,7 +410,7 @@ def test_aws_cur_bedrock(fixture: str, settings: Settings) -> None:
     assert claude["owner"] == "iam:arn:aws:sts::111122223333:assumed-role/DataSciRole"
     assert u.filter(pl.col("is_batch"))["model"].to_list() == ["claude-3-5-sonnet"]
     kinds = dict(c.group_by("cost_type").agg(pl.col("billed_cost_usd").sum()).iter_rows())
-    assert kinds["credit"] == Decimal("-0.01") and kinds["other"] == Decimal("0.33")
+    assert kinds["credit"] == Decimal("-0.01") and kinds["tax"] == Decimal("0.33")
     assert_unique_keys(c)
     assert_unique_keys(u)
 

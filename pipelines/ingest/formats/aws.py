@@ -74,8 +74,10 @@ SCALE_RULES = [
 # An explicit pricing unit ("1K tokens", "1M tokens", "Tokens": billing.unit_scale) beats the family rule;
 # "Count" or "Units" say nothing of the scale.
 TIER_RULES = [(r"batch", "batch"), (r"flex", "flex"), (r"priority", "priority")]
-COST_TYPES = {"Credit": "credit", "Refund": "credit", "EdpDiscount": "credit", "BundledDiscount": "credit",
-              "PrivateRateDiscount": "credit", "SavingsPlanNegation": "credit", "Tax": "other", "Fee": "other"}
+# Line item types that are not token usage. Refunds and taxes keep their own type: FOCUS files a refund as a
+# correction of usage and a tax as a tax, not as credits.
+COST_TYPES = {"Credit": "credit", "Refund": "refund", "EdpDiscount": "credit", "BundledDiscount": "credit",
+              "PrivateRateDiscount": "credit", "SavingsPlanNegation": "credit", "Tax": "tax", "Fee": "other"}
 REGION_PREFIX = r"^[A-Za-z]{2,4}\d?-"
 FIRST_PARTY_TOKENS = (
     r"-(?:mantle-)?(?:cache-read-input-token-count|cache-write-input-token-count|cache-read-input-tokens|"
