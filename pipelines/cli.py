@@ -3,6 +3,7 @@
     tokenbooks ingest PATH...            land files (format detected by content)
     tokenbooks build --from D --to D     build days through Dagster, on the local instance
     tokenbooks sql "select …"            query the warehouse read-only
+    tokenbooks doctor [--strict]         what stands between the bill and full attribution, and the fix
     tokenbooks digest --day D [--weekly] [--send] [--to ADDR]   write (and mail) the digest
     tokenbooks export focus --from D --to D [--format parquet|csv] [--out PATH]   the bill as FOCUS 1.3
     tokenbooks sample --days N …         write the sample organisation into landing/
@@ -102,6 +103,32 @@ def cmd_sql(args, settings: Settings) -> int:
     finally:
         con.close()
     return 0
+
+
+def cmd_doctor(args, settings: Settings) -> int:
+    import duckdb
+
+    from pipelines.reporting.doctor import diagnose, render
+
+    if not settings.warehouse.exists():
+        print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
+        return 2
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        last = con.execute("select max(day) from fct_reconciliation").fetchone()[0]
+        if last is None:
+            print("error: the warehouse has no reconciled day yet; land a bill and run `tokenbooks build`", file=sys.stderr)
+            return 2
+        end = args.end or last
+        start = args.start or end - timedelta(days=6)
+        if start > end:
+            print(f"error: --from {start} is after --to {end}", file=sys.stderr)
+            return 2
+        diagnosis = diagnose(con, start, end)
+    finally:
+        con.close()
+    print(render(diagnosis), end="")
+    return 1 if args.strict and diagnosis.unresolved else 0
 
 
 def cmd_whatif(args, settings: Settings) -> int:
@@ -262,6 +289,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("query")
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("doctor", help="what stands between the bill and full attribution, ranked by dollars, "
+                                      "with the config line that fixes each")
+    p.add_argument("--from", dest="start", type=_day, help="first day (default: 6 days before --to)")
+    p.add_argument("--to", dest="end", type=_day, help="last day (default: the last reconciled day)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 while a model is unresolved or unattributed dollars name no app")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("digest", help="write the digest for a day (or week) to the outbox; --send mails it")
     p.add_argument("--day", type=_day, default=date.today() - timedelta(days=1))
