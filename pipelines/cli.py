@@ -37,7 +37,7 @@ def cmd_ingest(args, settings: Settings) -> int:
         print("error: no files found in " + " ".join(args.paths), file=sys.stderr)
         return 2
     for path in files:
-        r = land_file(path, settings, fmt=args.format)
+        r = land_file(path, settings, fmt=args.format, force=args.force)
         if r.error:
             failed += 1
             print(f"error: {r.error}", file=sys.stderr)
@@ -270,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("ingest", help="land input files in the lake")
     p.add_argument("paths", nargs="+")
     p.add_argument("--format", help="skip detection and read as this format")
+    p.add_argument("--force", action="store_true",
+                   help="land again even if these bytes were landed before (after an upgrade that reads them better)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("pull", help="pull usage and cost reports from a provider's admin API")
