@@ -5,7 +5,10 @@
 -- a project's bill is only spread over that project's calls; otherwise per model (owner '*').
 -- The explained share is logged list cost / provider list cost (capped at 1): usage no call logged (a batch
 -- job, a playground key, billed retries) stays unattributed, while credits, discounts and currency differences
--- scale the attributed amount with the bill.
+-- scale the attributed amount with the bill. Both sides are priced by the same rules (int_calls_priced,
+-- int_provider_usage_priced). Where the provider splits a token type the logs do not — 1-hour vs 5-minute cache
+-- writes, when no logged call of the group reports a 1-hour write — the logged side is calibrated to the
+-- provider's split: its cache writes take the provider's 1-hour share at the 1-hour premium.
 with calls as (
     select * from int_calls_priced
 ),
@@ -32,6 +35,8 @@ call_groups as (
         count(*) filter (where calls.is_unbilled) as unbilled_calls,
         coalesce(sum(calls.list_cost_usd), 0)::decimal(38, 12) as list_cost_usd,
         sum(case when calls.is_unbilled then 0 else calls.input_tokens + calls.output_tokens end) as logged_tokens,
+        sum(case when calls.is_unbilled then 0 else calls.cache_write_tokens end) as logged_cache_write_tokens,
+        sum(case when calls.is_unbilled then 0 else calls.cache_write_1h_tokens end) as logged_cache_write_1h_tokens,
     from calls
     join granularity using (day, provider, model)
     group by all
@@ -45,6 +50,8 @@ usage_groups as (
         case when coalesce(granularity.owner_level, true) then usage.recon_owner else '*' end as owner,
         coalesce(sum(usage.list_cost_usd), 0)::decimal(38, 12) as provider_list_cost_usd,
         sum(usage.input_tokens + usage.output_tokens) as provider_tokens,
+        sum(usage.cache_write_tokens) as provider_cache_write_tokens,
+        sum(usage.cache_write_1h_tokens) as provider_cache_write_1h_tokens,
         string_agg(distinct usage.recon_owner, ', ' order by usage.recon_owner) as provider_owners,
         list(distinct usage.owner) filter (where usage.owner is not null) as usage_line_owners,
         list(distinct usage.owner_app) filter (where usage.owner_app is not null) as usage_line_apps,
@@ -79,6 +86,12 @@ joined as (
         coalesce(c.owner, u.owner, b.owner) as owner,
         coalesce(b.billed_cost_usd, 0)::decimal(38, 12) as billed_cost_usd,
         coalesce(c.list_cost_usd, 0)::decimal(38, 12) as list_cost_usd,
+        case
+            when coalesce(c.logged_cache_write_1h_tokens, 0) = 0 and coalesce(u.provider_cache_write_1h_tokens, 0) > 0
+                and coalesce(c.logged_cache_write_tokens, 0) > 0
+            then (c.logged_cache_write_tokens * u.provider_cache_write_1h_tokens / u.provider_cache_write_tokens)::hugeint
+            else 0
+        end as calibrated_1h_tokens,
         u.provider_list_cost_usd,
         coalesce(u.provider_tokens, 0) as provider_tokens,
         coalesce(c.logged_tokens, 0) as logged_tokens,
@@ -102,15 +115,28 @@ joined as (
         and b.owner = coalesce(c.owner, u.owner)
 ),
 
+calibrated as (
+    -- The logged list cost with the provider's 1-hour cache-write split (the premium over a 5-minute write).
+    select
+        joined.*,
+        joined.list_cost_usd + coalesce(
+            (joined.calibrated_1h_tokens * (prices.cache_write_1h_usd_per_mtok - prices.cache_write_5m_usd_per_mtok)
+                * 0.000001::decimal(7, 6))::decimal(38, 12), 0) as comparable_list_cost_usd,
+    from joined
+    left join dim_prices as prices
+        on prices.day = joined.day and prices.provider = joined.provider and prices.model = joined.model
+        and not prices.is_batch
+),
+
 shares as (
     select
         *,
         case
             when list_cost_usd <= 0 or billed_cost_usd <= 0 then 0.0
-            when coalesce(provider_list_cost_usd, 0) > 0 then least(1.0, list_cost_usd / provider_list_cost_usd)
-            else least(1.0, list_cost_usd / billed_cost_usd)
+            when coalesce(provider_list_cost_usd, 0) > 0 then least(1.0, comparable_list_cost_usd / provider_list_cost_usd)
+            else least(1.0, comparable_list_cost_usd / billed_cost_usd)
         end as explained_share,
-    from joined
+    from calibrated
 ),
 
 attributed as (
