@@ -146,7 +146,8 @@ def test_the_readme_queries_run_and_answer(org):
     _, truth, _, con = org
     readme = (PROJECT_ROOT / "README.md").read_text()
     blocks = re.findall(r"```sql\n(.*?)```", readme, flags=re.S)
-    queries = [q.strip() for block in blocks for q in block.split(";") if "select" in q]
+    # Queries on the warehouse; those on an exported file (the FOCUS example) are the export tests' business.
+    queries = [q.strip() for block in blocks for q in block.split(";") if "select" in q and "read_parquet(" not in q]
     assert len(queries) >= 5
     # The README speaks of "this week"/"last month" relative to today; pin today to the sample's last day + 1.
     pinned = SPEC.end_day.isoformat()
