@@ -4,7 +4,7 @@
     tokenbooks build --from D --to D     build days through Dagster, on the local instance
     tokenbooks sql "select …"            query the warehouse read-only
     tokenbooks doctor [--strict]         what stands between the bill and full attribution, and the fix
-    tokenbooks digest --day D [--weekly] [--send] [--to ADDR]   write (and mail) the digest
+    tokenbooks digest [--day D] [--weekly] [--send] [--to ADDR] [--resend]   write (and mail) the digest
     tokenbooks export focus --from D --to D [--format parquet|csv] [--out PATH]   the bill as FOCUS 1.3
     tokenbooks sample --days N …         write the sample organisation into landing/
     tokenbooks demo                      sample + ingest + build + digest, then a summary
@@ -74,8 +74,14 @@ def cmd_pull(args, settings: Settings) -> int:
 def cmd_build(args, settings: Settings) -> int:
     from pipelines.warehouse.run import build_days
 
+    from pipelines.reporting.deliver import mail_problem
+
     start, end = args.from_day, args.to_day or args.from_day
-    result = build_days(settings, start, end, with_digest=not args.no_digest)
+    if args.mail and (args.no_digest or mail_problem(settings)):
+        print(f"error: --mail {'and --no-digest contradict each other' if args.no_digest else mail_problem(settings)}",
+              file=sys.stderr)
+        return 2
+    result = build_days(settings, start, end, with_digest=not args.no_digest, mail=args.mail)
     if not result.success:
         print("error: build failed; see the run in the Dagster UI (make ui)", file=sys.stderr)
         return 1
@@ -160,27 +166,52 @@ def cmd_whatif(args, settings: Settings) -> int:
 
 
 def cmd_digest(args, settings: Settings) -> int:
-    from pipelines.reporting.deliver import deliver
+    import duckdb
+
+    from pipelines.reporting.deliver import deliver, mail_problem
+    from pipelines.reporting.digest import NoData
+    from pipelines.reporting.periods import last_data_day
 
     if not settings.warehouse.exists():
         print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
         return 2
-    send = args.send or bool(args.to)
-    if send and not settings.smtp.host:
-        print("error: no SMTP host: set smtp.host in tokenbooks.yaml or TOKENBOOKS_SMTP_HOST "
-              "(the digest is written to the outbox either way)", file=sys.stderr)
-    if send and not args.to and not settings.recipients:
-        print("error: --send needs recipients in tokenbooks.yaml or --to ADDR", file=sys.stderr)
-        send = False
-    items = deliver(settings, args.day, weekly=args.weekly, send=send and bool(settings.smtp.host), to=args.to,
-                    force=True, log=lambda m: print(f"  {m}", file=sys.stderr))
+    send = args.send or args.resend or bool(args.to)
+    problem = mail_problem(settings, args.to) if send else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    day = args.day
+    if day is None:
+        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        try:
+            day = last_data_day(con)
+        finally:
+            con.close()
+        if day is None:
+            print("error: the warehouse has no billed or logged data yet: no digest", file=sys.stderr)
+            return 1
+    try:
+        items = deliver(settings, day, weekly=args.weekly, send=send, to=args.to, resend=args.resend,
+                        log=lambda m: print(f"  {m}", file=sys.stderr))
+    except NoData as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     for o in items:
         print(f"digest: {o.html}  (+ .txt, .eml)")
         if o.sent_to:
             print(f"  sent to {', '.join(o.sent_to)} in {o.attempts} attempt(s)")
-        if o.error:
-            print(f"error: {o.error}; the digest stays in {o.eml}", file=sys.stderr)
-    return 1 if any(o.error for o in items) or (send and not settings.smtp.host) else 0
+        elif o.already_sent and not o.error:
+            print(f"  already sent to {', '.join(o.already_sent)}: not sent again")
+    failed = [f"{o.name}: {o.error}" for o in items if o.error]
+    if failed:
+        print(f"error: not sent, kept in {settings.outbox}: " + "; ".join(failed), file=sys.stderr)
+        return 1
+    if send and not any(o.sent_to for o in items):
+        before = [f"{o.name} to {', '.join(f'{a} ({t})' for a, t in o.already_sent.items())}"
+                  for o in items if o.already_sent]
+        print("error: already sent: " + "; ".join(before) + "; --resend sends it again", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_sample(args, settings: Settings) -> int:
@@ -285,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--from", dest="from_day", type=_day, required=True)
     p.add_argument("--to", dest="to_day", type=_day)
     p.add_argument("--no-digest", action="store_true")
+    p.add_argument("--mail", action="store_true",
+                   help="mail the digest of the last day built to the recipients who have not had it "
+                        "(without it a build mails nobody: backfills and re-pricing never mail)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("sql", help="query the warehouse read-only")
@@ -301,10 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("digest", help="write the digest for a day (or week) to the outbox; --send mails it")
-    p.add_argument("--day", type=_day, default=date.today() - timedelta(days=1))
+    p.add_argument("--day", type=_day, help="the day (default: the last day with billed or logged data)")
     p.add_argument("--weekly", action="store_true", help="the 7 days ending on --day")
-    p.add_argument("--send", action="store_true", help="mail it to tokenbooks.yaml's recipients over SMTP")
+    p.add_argument("--send", action="store_true",
+                   help="mail it to tokenbooks.yaml's recipients over SMTP (once: the outbox ledger refuses a second send)")
     p.add_argument("--to", metavar="ADDR", help="mail it to this address only (implies --send)")
+    p.add_argument("--resend", action="store_true", help="send it even to addresses that already have it (implies --send)")
     p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("whatif", help="re-price a feature's real usage on another model or through batch")

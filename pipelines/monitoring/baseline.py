@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 MAD_SCALE = Decimal("1.4826")
+MIN_SAME_TYPE = 4
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,17 @@ def baseline(
     points = [(d, history[d]) for d in days if history.get(d) is not None]
     if len(points) < min_days:
         return None
+    weekend = day.weekday() >= 5
+    same = [v for d, v in history.items() if day - timedelta(days=season_days) <= d < day and (d.weekday() >= 5) == weekend]
+    if seasonal and len(same) < MIN_SAME_TYPE:
+        return None
     factor = weekday_factor(history, day, season_days) if seasonal else (lambda d: Decimal(1))
     adjusted = [v / factor(d) for d, v in points if factor(d) > 0]
     if len(adjusted) < min_days:
         return None
     level = median(adjusted)
     today = factor(day)
-    return Baseline(value=level * today, spread=MAD_SCALE * mad(adjusted, level) * today, days=len(adjusted))
+    spread = MAD_SCALE * mad(adjusted, level) * today
+    if seasonal:
+        spread = max(spread, MAD_SCALE * mad(same, median(same)))
+    return Baseline(value=level * today, spread=spread, days=len(adjusted))

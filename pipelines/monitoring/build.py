@@ -119,21 +119,23 @@ def token_weights(pairs: list[tuple[str, str]], day: date) -> dict[tuple[str, st
 
 
 def previous_events(settings: Settings, day: date, markers: dict[date, dict], days: int = 7) -> dict:
-    """Events of the last ``days`` days, key -> (onset, sign) of the latest: a change flagged on Friday and
-    again on Monday (quiet weekend days under the call minimum) is one change with one onset."""
+    """Events of the last ``days`` days, (scope, subject, metric) -> (onset, sign, (story scope, story)) of the
+    latest: a change flagged on Friday and again on Monday (quiet weekend days under the call minimum) is one
+    change with one onset, and so is a story whose findings move from one metric to another."""
     paths = [str(p) for i in range(days, 0, -1)
              if (p := table_file(settings, "drift_events", day - timedelta(days=i), markers.get(day - timedelta(days=i))))]
     if not paths:
         return {}
     con = duckdb.connect()
     try:
-        rows = con.execute(
-            "select scope, subject, metric, onset_day, sign(observed - baseline) from read_parquet($p) order by day",
-            {"p": paths},
-        ).fetchall()
+        found = frame(con, "select * from read_parquet($p, union_by_name = true) order by day", {"p": paths})
     finally:
         con.close()
-    return {(s, subj, m): (onset, int(sign)) for s, subj, m, onset, sign in rows}
+    out = {}
+    for r in found.to_dicts():
+        story = (r["story_scope"], r["story"]) if r.get("story") is not None else None
+        out[(r["scope"], r["subject"], r["metric"])] = (r["onset_day"], 1 if r["observed"] > r["baseline"] else -1, story)
+    return out
 
 
 def unattributed_rows(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, doc: dict | None) -> list[dict]:

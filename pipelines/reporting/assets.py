@@ -1,9 +1,12 @@
-"""The reporting layer: the digest, written to the outbox for each day of the run and mailed for the last one.
+"""The reporting layer: the digest of each day of the run written to the outbox, and mailed only when asked.
 
-Restated days get their daily digest rewritten (numbers move when providers revise), but only the run's last
-day is mailed, and only to addresses that have not had it yet: a re-run does not mail anyone twice. When that
-day ends a week (Sunday), the weekly digest goes too. A send that still fails after its retries fails the
-run, with the error and the outbox files in the failure's metadata; the digest stays in the outbox.
+A run mails only when its ``tokenbooks/mail`` tag names one of its days: the nightly schedule names yesterday,
+``tokenbooks build --mail`` the last day it builds. Backfills, re-pricing runs (``build --from/--to``) and the
+landing sensor's rebuilds of old days write their digests and mail nobody. The mailed day goes to the
+addresses the outbox ledger has not recorded for it, so a re-run mails nobody twice; when that day ends a week
+(Sunday), the weekly digest goes too. A day with no billed or logged data gets no digest. A send that still
+fails after its retries, or a mail setting half made (recipients without an SMTP host, or a host without
+recipients), fails the run with one line saying why; the digest stays in the outbox.
 """
 
 
@@ -11,10 +14,12 @@ from datetime import date
 
 import dagster as dg
 
-from pipelines.reporting.deliver import deliver
-from pipelines.reporting.digest import write_digest
+from pipelines.reporting.deliver import deliver, mail_problem
+from pipelines.reporting.digest import NoData, write_digest
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.partitions import daily
+
+MAIL_TAG = "tokenbooks/mail"
 
 
 @dg.asset(
@@ -26,23 +31,34 @@ from pipelines.warehouse.partitions import daily
     kinds={"html", "email"},
 )
 def digest(context: dg.AssetExecutionContext, tokenbooks: TokenbooksResource) -> dg.MaterializeResult:
-    """The daily digest per day (and the weekly one on Sundays) in the outbox as HTML, text and .eml; mailed to
-    tokenbooks.yaml's recipients when an SMTP host is configured."""
+    """The daily digest per day with data (and the weekly one when the run ends on a Sunday) in the outbox as
+    HTML, text and .eml; mailed to tokenbooks.yaml's recipients for the day the run's tokenbooks/mail tag names."""
     settings = tokenbooks.settings
     keys = sorted(context.partition_keys)
-    files = [str(write_digest(settings, date.fromisoformat(k))) for k in keys[:-1]]
-    last = date.fromisoformat(keys[-1])
-    send = bool(settings.recipients and settings.smtp.host)
-    if settings.recipients and not settings.smtp.host:
-        context.log.warning("recipients are configured but no SMTP host: the digest stays in the outbox")
-    items = deliver(settings, last, send=send, log=context.log.warning)
-    if last.weekday() == 6:
-        items += deliver(settings, last, weekly=True, send=send, log=context.log.warning)
+    mail_day = context.run.tags.get(MAIL_TAG)
+    if mail_day is not None and mail_day not in keys:
+        raise dg.Failure(description=f"{MAIL_TAG}={mail_day} is not a day of this run ({keys[0]} .. {keys[-1]})")
+    files, no_data = [], []
+    for key in keys:
+        day = date.fromisoformat(key)
+        for weekly in (False, True) if key == keys[-1] and day.weekday() == 6 else (False,):
+            if key == mail_day:
+                continue  # written by deliver() below
+            try:
+                files.append(str(write_digest(settings, day, weekly)))
+            except NoData:
+                no_data.append(key)
+    if no_data:
+        context.log.warning(f"no billed or logged data, so no digest, for {', '.join(sorted(set(no_data)))}")
+    items = _mail(context, settings, date.fromisoformat(mail_day)) if mail_day else []
     files += [str(o.eml) for o in items]
     sent = {o.name: o.sent_to for o in items if o.sent_to}
-    failed = {o.name: o.error for o in items if o.error}
     for name, to in sent.items():
         context.log.info(f"sent {name} to {', '.join(to)}")
+    for o in items:
+        if o.already_sent and not o.sent_to:
+            context.log.info(f"{o.name} already sent to {', '.join(o.already_sent)}: not sent again")
+    failed = {o.name: o.error for o in items if o.error}
     if failed:
         raise dg.Failure(
             description=f"digest not delivered (kept in {settings.outbox}): "
@@ -54,6 +70,26 @@ def digest(context: dg.AssetExecutionContext, tokenbooks: TokenbooksResource) ->
         metadata={
             "files": dg.MetadataValue.json(files),
             "sent": dg.MetadataValue.json(sent),
-            "subject": items[0].subject,
+            "no_data": dg.MetadataValue.json(sorted(set(no_data))),
         }
     )
+
+
+def _mail(context: dg.AssetExecutionContext, settings, day: date) -> list:
+    """Deliver the day's digests; with neither recipients nor an SMTP host configured they stay in the outbox."""
+    problem = mail_problem(settings)
+    configured = bool(settings.recipients or settings.smtp.host)
+    if problem and configured:
+        raise dg.Failure(description=f"digest for {day} not mailed: {problem}")
+    if problem:
+        context.log.info("no recipients and no SMTP host configured: the digest stays in the outbox")
+    try:
+        items = deliver(settings, day, send=not problem, log=context.log.warning)
+        if day.weekday() == 6:
+            items += deliver(settings, day, weekly=True, send=not problem, log=context.log.warning)
+    except NoData as e:
+        if configured:
+            raise dg.Failure(description=f"digest for {day} not mailed: {e}") from None
+        context.log.warning(str(e))
+        return []
+    return items

@@ -1,21 +1,22 @@
 """Write the digest for everyone and for each limited recipient to the outbox, and send it when asked.
 
 The outbox always gets ``<stem>.html``, ``.txt`` and ``.eml`` first; sending comes after, so a failed send
-never loses a digest. Addresses a digest has reached are recorded in ``<stem>.sent.json``: re-running the
-nightly job does not mail anyone twice (the CLI's ``--send`` sends again on purpose).
+never loses a digest. Every delivery is recorded in the outbox's ledger (``ledger.py``): an address that has
+a digest does not get it again unless ``resend`` says so. Sending needs an SMTP host and someone to send to;
+``mail_problem`` says which is missing, before anything is written.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
 from pipelines.reporting import mail
 from pipelines.reporting.digest import atomic_write, load_digest, render, stem, trend_png, write_files
+from pipelines.reporting.ledger import Ledger
 from pipelines.settings import Recipient, Settings, secret
 
 
@@ -29,7 +30,7 @@ class Outgoing:
     eml: Path
     message: EmailMessage
     sent_to: list[str] = field(default_factory=list)
-    already_sent: list[str] = field(default_factory=list)
+    already_sent: dict[str, str] = field(default_factory=dict)  # address -> when it got this digest
     attempts: int = 0
     error: str | None = None
 
@@ -57,40 +58,42 @@ def audiences(settings: Settings, to: str | None = None) -> list[tuple[Recipient
     return out
 
 
-def _sent_path(o: Outgoing) -> Path:
-    return o.eml.with_suffix(".sent.json")
-
-
-def _already(o: Outgoing) -> set[str]:
-    path = _sent_path(o)
-    return set(json.loads(path.read_text())["to"]) if path.exists() else set()
-
-
-def _record(o: Outgoing, addresses: list[str]) -> None:
-    done = sorted(_already(o) | set(addresses))
-    doc = {"to": done, "message_id": o.message["Message-ID"], "at": datetime.now(timezone.utc).isoformat()}
-    atomic_write(_sent_path(o), json.dumps(doc, indent=1).encode())
+def mail_problem(settings: Settings, to: str | None = None) -> str | None:
+    """What stops a send, in one line (None when nothing does)."""
+    host = bool(settings.smtp.host)
+    someone = bool(to or settings.recipients)
+    if not host and not someone:
+        return ("cannot send: no SMTP host (smtp.host in tokenbooks.yaml or TOKENBOOKS_SMTP_HOST) and no recipients "
+                "(recipients: in tokenbooks.yaml, or --to ADDR)")
+    if not host:
+        return "cannot send: no SMTP host (smtp.host in tokenbooks.yaml or TOKENBOOKS_SMTP_HOST)"
+    if not someone:
+        return "cannot send: no recipients (recipients: in tokenbooks.yaml, or --to ADDR)"
+    return None
 
 
 def deliver(settings: Settings, day: date, weekly: bool = False, send: bool = False, to: str | None = None,
-            force: bool = False, log=None) -> list[Outgoing]:
+            resend: bool = False, log=None) -> list[Outgoing]:
+    """Write every audience's digest; with ``send``, mail each to the addresses the ledger has not seen get it
+    (all of them with ``resend``). Raises ``digest.NoData`` for a period without data."""
     raw = settings.section("smtp")
     retry = mail.Retry(int(raw.get("attempts", 3)), float(raw.get("backoff_s", 2.0)))
+    ledger = Ledger(settings.outbox)
     items = []
     for recipient, addresses in audiences(settings, to):
         o = prepare(settings, day, weekly, recipient, addresses)
         items.append(o)
         if not send or not addresses:
             continue
-        done = set() if force else _already(o)
-        o.already_sent = [a for a in addresses if a in done]
-        pending = [a for a in addresses if a not in done]
+        done = ledger.sent_to(o.name)
+        o.already_sent = {a: done[a.lower()] for a in addresses if a.lower() in done}
+        pending = addresses if resend else [a for a in addresses if a.lower() not in done]
         if not pending:
             continue
         try:
             o.attempts = mail.send(o.message, settings.smtp, secret("smtp_password"), pending, retry, log)
             o.sent_to = pending
-            _record(o, pending)
+            ledger.record(o.name, pending, o.message["Message-ID"], o.subject, resend=bool(resend and o.already_sent))
         except mail.SendError as e:
             o.attempts, o.error = e.attempts, str(e)
     return items

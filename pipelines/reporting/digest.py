@@ -1,14 +1,16 @@
 """The digest: what we spent, on what, whether it is drifting, what it costs per unit, what to do about it.
 
-Daily (a day against the previous 7 days' average) or weekly (7 days against the 7 before), for everyone or
-for a recipient limited to some apps or features. Numbers come from the published warehouse, read-only;
-``reports/digest.html.j2`` and ``reports/digest.txt.j2`` render them with Jinja2 (HTML autoescaped: anything
-from the data shows as text).
+Daily (a day against the average day of its type, weekday or weekend, of the four weeks before) or weekly
+(7 days against the 7 before), for everyone or for a recipient limited to some apps or features; see
+``periods.py``. A period with no billed or logged data has no digest (:class:`NoData`). Numbers come from the
+published warehouse, read-only; ``reports/digest.html.j2`` and ``reports/digest.txt.j2`` render them with
+Jinja2 (HTML autoescaped: anything from the data shows as text).
 """
 
 from __future__ import annotations
 
 import base64
+import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,19 +21,24 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pipelines.reporting import chart, savings, sections
-from pipelines.reporting.sections import Audience, Period
+from pipelines.reporting import chart, periods, savings, sections, stories
+from pipelines.reporting.periods import Audience, Comparison, Period
 from pipelines.settings import REPORTS_DIR, Recipient, Settings
 
 CENT = Decimal("0.01")
+
+
+class NoData(LookupError):
+    """The warehouse has no billed or logged data for the period: there is nothing to report."""
 
 
 @dataclass
 class Digest:
     period: Period
     audience: Audience
+    comparison: Comparison
     total_usd: Decimal
-    previous_usd: Decimal
+    previous_usd: Decimal | None  # the comparison days at the period's length; None without any
     change_pct: float | None
     last_week_same_day_usd: Decimal
     requests: int
@@ -44,12 +51,13 @@ class Digest:
     by_tier: list[dict[str, Any]] = field(default_factory=list)
     by_model: list[dict[str, Any]] = field(default_factory=list)
     unit_economics: list[dict[str, Any]] = field(default_factory=list)
-    drift: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[stories.Story] = field(default_factory=list)
     budgets: list[dict[str, Any]] = field(default_factory=list)
     unattributed: list[dict[str, Any]] = field(default_factory=list)
     cache_savings_usd: Decimal = Decimal(0)
     batch_savings_usd: Decimal = Decimal(0)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
+    budget_line: chart.BudgetLine | None = None
 
     @property
     def day(self) -> date:
@@ -62,10 +70,11 @@ class Digest:
     @property
     def subject(self) -> str:
         kind = "weekly LLM spend" if self.period.kind == "weekly" else "LLM spend"
-        pct = "" if self.change_pct is None else f" ({self.change_pct:+.1f} %)"
+        pct = "" if self.change_pct is None else f" ({signed_pct(self.change_pct)} {self.comparison.short})"
         extra = []
-        if self.drift:
-            extra.append(f"{len(self.drift)} drift alert{'s' if len(self.drift) > 1 else ''}")
+        new = [s for s in self.drift if s.is_new]
+        if new:
+            extra.append(f"{len(new)} new drift alert{'s' if len(new) > 1 else ''}")
         if self.budgets_not_ok:
             extra.append(f"{len(self.budgets_not_ok)} budget{'s' if len(self.budgets_not_ok) > 1 else ''} at risk")
         scope = f" · {self.audience.describe()}" if not self.audience.everyone else ""
@@ -76,11 +85,17 @@ class Digest:
 def build_digest(con: duckdb.DuckDBPyConnection, day: date, weekly: bool = False,
                  audience: Audience | None = None, settings: Settings | None = None) -> Digest:
     period, audience = Period.of(day, weekly), audience or Audience()
-    p = sections.params(period, audience)
+    if not periods.data_days(con, period.start, period.end):
+        last = periods.last_data_day(con)
+        raise NoData(f"no billed or logged data for {period.label}: no digest"
+                     + (f" (the last day with data is {last})" if last else " (the warehouse is empty)"))
+    compare = periods.comparison(con, period)
+    p = periods.params(period, audience, compare)
     head = sections.headline(con, p)
     return Digest(
         period=period,
         audience=audience,
+        comparison=compare,
         total_usd=head["total_usd"],
         previous_usd=head["previous_usd"],
         change_pct=sections.pct(head["total_usd"], head["previous_usd"]),
@@ -95,13 +110,37 @@ def build_digest(con: duckdb.DuckDBPyConnection, day: date, weekly: bool = False
         by_tier=sections.breakdown(con, p, ["model_tier"]),
         by_model=sections.breakdown(con, p, ["provider", "model"], limit=8),
         unit_economics=sections.unit_economics(con, p),
-        drift=sections.drift(con, p, period),
+        drift=stories.for_digest(sections.drift(con, p), period),
         budgets=sections.budgets(con, p),
         unattributed=sections.unattributed(con, p),
         cache_savings_usd=savings.cache_savings(con, p),
         batch_savings_usd=savings.batch_savings(con, p, settings) if settings else Decimal(0),
         opportunities=savings.opportunities(con, p),
+        budget_line=budget_line(settings, period, audience) if settings else None,
     )
+
+
+def budget_line(settings: Settings, period: Period, audience: Audience) -> chart.BudgetLine | None:
+    """The pace of the tightest budget that covers the whole audience, per day (per week in a weekly digest):
+    the total budgets for everyone, the app's budgets for a recipient limited to one app."""
+    if audience.everyone:
+        mine = [b for b in settings.budgets if b.scope == "total"]
+    elif len(audience.apps) == 1 and not audience.features:
+        mine = [b for b in settings.budgets if b.scope == "app" and b.value == audience.apps[0]]
+    else:
+        mine = []
+    month_days = calendar.monthrange(period.end.year, period.end.month)[1]
+    paces = [(b.limit_usd / month_days if b.period == "monthly" else b.limit_usd, b.name) for b in mine]
+    if not paces:
+        return None
+    per_day, name = min(paces)
+    per_bar = per_day * (7 if period.kind == "weekly" else 1)
+    return chart.BudgetLine(f"budget {name}: {usd(per_bar)}/{'week' if period.kind == 'weekly' else 'day'}", per_bar)
+
+
+def signed_pct(v: float | None) -> str:
+    """'+12.0 %' / '−19.1 %' (a real minus sign, as in the drift texts)."""
+    return "n/a" if v is None else f"{v:+.1f} %".replace("-", "\u2212")
 
 
 def usd(v: Any) -> str:
@@ -116,11 +155,11 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["usd"] = usd
-    env.filters["usd_signed"] = lambda v: ("+" if Decimal(v or 0) >= 0 else "-") + usd(abs(Decimal(v or 0)))
-    env.filters["pct"] = lambda v: "n/a" if v is None else f"{v:+.1f} %"
+    env.filters["pct"] = signed_pct
     env.filters["share"] = lambda v: "n/a" if v is None else f"{float(v) * 100:.0f} %"
     env.filters["count"] = lambda v: f"{int(v or 0):,}"
     env.filters["name"] = lambda v: "(none)" if v is None else v
+    env.filters["first_upper"] = lambda v: v[:1].upper() + v[1:] if v else v
     return env
 
 
@@ -130,7 +169,7 @@ def render(digest: Digest, template: str = "digest.html.j2", chart_src: str | No
 
 
 def trend_png(digest: Digest) -> bytes:
-    return chart.bars_png([t["cost_usd"] for t in digest.trend])
+    return chart.spend_png(digest.trend, weekly=digest.period.kind == "weekly", budget=digest.budget_line)
 
 
 def slug(text: str) -> str:
@@ -144,6 +183,7 @@ def stem(day: date, weekly: bool = False, recipient: Recipient | None = None) ->
 
 
 def load_digest(settings: Settings, day: date, weekly: bool = False, recipient: Recipient | None = None) -> Digest:
+    """The digest from the published warehouse; raises NoData for a period without data."""
     if not settings.warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `tokenbooks build` first")
     audience = Audience(tuple(recipient.apps), tuple(recipient.features)) if recipient else Audience()

@@ -1,7 +1,8 @@
 """The digest as an e-mail, and sending it over SMTP with bounded retries.
 
 The message is multipart/alternative: a text/plain part, then the HTML part (inside multipart/related when
-inline images are attached by Content-ID). Sending uses STARTTLS whenever the server offers it (implicit TLS
+inline images are attached by Content-ID, each ``Content-Disposition: inline`` so that no client lists the
+chart as an attachment as well). Sending uses STARTTLS whenever the server offers it (implicit TLS
 on port 465) and never sends the password over an unencrypted connection to anything but loopback.
 Temporary failures (4xx replies, connection errors, timeouts) are retried with exponential backoff; permanent
 ones (5xx, refused recipients) fail at once. The caller keeps the .eml in the outbox either way.
@@ -45,7 +46,8 @@ def build_message(subject: str, sender: str, to: list[str], text: str, html: str
     if images:
         html_part = msg.get_payload()[1]
         for cid, png in images.items():
-            html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid}.png")
+            html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid}.png",
+                                  disposition="inline")
     return msg
 
 

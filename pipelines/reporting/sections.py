@@ -1,18 +1,19 @@
 """The digest's numbers, one query per section, all over the published warehouse.
 
-Every query takes the period (``$start`` .. ``$end``), the comparison period before it and the audience (a
-recipient limited to some apps or features) as bound parameters; nothing from the data is ever formatted into
-SQL. Column names in ``breakdown`` are code constants.
+Every query takes the period (``$start`` .. ``$end``), its comparison days (``$cdays``: the same day type in
+the weeks before, or the week before; ``periods.py``) and the audience (a recipient limited to some apps or
+features) as bound parameters; nothing from the data is ever formatted into SQL. Column names in
+``breakdown`` are code constants.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import duckdb
+
+from pipelines.reporting.periods import Period
 
 Q = Decimal("1e-12")
 
@@ -23,58 +24,6 @@ AUDIENCE = """(
     or coalesce(list_contains($features::varchar[], feature), false)
     or coalesce(list_contains($features::varchar[], app || '/' || feature), false)
 )"""
-
-
-@dataclass(frozen=True)
-class Audience:
-    apps: tuple[str, ...] = ()
-    features: tuple[str, ...] = ()
-
-    @property
-    def everyone(self) -> bool:
-        return not self.apps and not self.features
-
-    def describe(self) -> str:
-        parts = ([f"apps {', '.join(self.apps)}"] if self.apps else []) + (
-            [f"features {', '.join(self.features)}"] if self.features else [])
-        return " and ".join(parts)
-
-
-@dataclass(frozen=True)
-class Period:
-    kind: str  # daily | weekly
-    start: date
-    end: date
-
-    @classmethod
-    def of(cls, day: date, weekly: bool = False) -> "Period":
-        return cls("weekly", day - timedelta(days=6), day) if weekly else cls("daily", day, day)
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def label(self) -> str:
-        return str(self.end) if self.kind == "daily" else f"{self.start} – {self.end}"
-
-    @property
-    def comparison(self) -> str:
-        return "the previous 7 days' average" if self.kind == "daily" else "the week before"
-
-
-def params(period: Period, audience: Audience, **extra: Any) -> dict[str, Any]:
-    """The comparison window is the 7 days before the period, scaled to the period's length."""
-    return {
-        "start": period.start,
-        "end": period.end,
-        "cstart": period.start - timedelta(days=7),
-        "cend": period.start - timedelta(days=1),
-        "everyone": audience.everyone,
-        "apps": list(audience.apps),
-        "features": list(audience.features),
-        **extra,
-    }
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, p: dict[str, Any]) -> list[dict[str, Any]]:
@@ -92,10 +41,11 @@ def with_bars(items: list[dict[str, Any]], key: str = "cost_usd") -> list[dict[s
     return items
 
 
-def scaled(previous_sum: Decimal, p: dict[str, Any]) -> Decimal:
-    """The comparison window's spend at the period's length (a daily digest compares with the 7 days' average)."""
-    days = (p["end"] - p["start"]).days + 1
-    return (Decimal(previous_sum) * days / 7).quantize(Q)
+def scaled(previous_sum: Decimal, p: dict[str, Any]) -> Decimal | None:
+    """The comparison days' spend at the period's length (a daily digest: their average); None without any."""
+    if not p["cdays"]:
+        return None
+    return (Decimal(previous_sum) / p["divisor"]).quantize(Q)
 
 
 def headline(con, p: dict[str, Any]) -> dict[str, Any]:
@@ -108,13 +58,13 @@ def _headline(con, p: dict[str, Any]) -> dict[str, Any]:
     return rows(con, f"""
         select
             coalesce(sum(cost_usd) filter (where day between $start and $end), 0) as total_usd,
-            coalesce(sum(cost_usd) filter (where day between $cstart and $cend), 0) as previous_sum_usd,
+            coalesce(sum(cost_usd) filter (where list_contains($cdays::date[], day)), 0) as previous_sum_usd,
             coalesce(sum(cost_usd) filter (where day = $end - 7), 0) as last_week_same_day_usd,
             coalesce(sum(requests) filter (where day between $start and $end), 0) as requests,
             coalesce(sum(cost_usd) filter (where day between $start and $end and feature = '(unattributed)'), 0)
                 as unattributed_usd,
         from mart_cost_daily
-        where day between $cstart and $end and {AUDIENCE}
+        where (day between $start and $end or list_contains($cdays::date[], day) or day = $end - 7) and {AUDIENCE}
     """, p)[0]
 
 
@@ -131,34 +81,34 @@ def unpriced_calls(con, p: dict[str, Any]) -> int:
 
 
 def trend(con, p: dict[str, Any], period: Period) -> list[dict[str, Any]]:
-    """Spend of the last 14 days (daily digest) or the last 8 weeks (weekly), oldest first."""
-    if period.kind == "daily":
-        sql = f"""
-            with m as (
-                select day, sum(cost_usd) as cost_usd from mart_cost_daily
-                where day between $end - 13 and $end and {AUDIENCE} group by day
-            ),
-            days as (select unnest(generate_series($end - 13, $end, interval 1 day))::date as day)
-            select days.day as label, coalesce(m.cost_usd, 0) as cost_usd
-            from days left join m using (day) order by days.day
-        """
-    else:
-        sql = f"""
-            with m as (
-                select day, sum(cost_usd) as cost_usd from mart_cost_daily
-                where day between $end - 55 and $end and {AUDIENCE} group by day
-            ),
-            weeks as (select unnest(range(0, 8)) as n)
-            select $end - (7 * n + 6)::integer as label, coalesce(sum(m.cost_usd), 0) as cost_usd
-            from weeks left join m on m.day between $end - (7 * n + 6)::integer and $end - (7 * n)::integer
-            group by all order by label
-        """
-    return with_bars(rows(con, sql, p))
+    """Spend per day of the last 14 days (daily digest) or per week of the last 8 (weekly), oldest first, with
+    each app's part (``by_app``) for the stacked chart."""
+    n, size = (14, 1) if period.kind == "daily" else (8, 7)
+    found = rows(con, f"""
+        with buckets as (select unnest(range(0, $n))::integer as i),
+        m as (
+            select day, coalesce(app, '(no app)') as app, sum(cost_usd) as cost_usd from mart_cost_daily
+            where day between $end - ($n * $size - 1)::integer and $end and {AUDIENCE} group by all
+        )
+        select $end - (i * $size + $size - 1) as label, m.app, coalesce(sum(m.cost_usd), 0) as cost_usd
+        from buckets left join m on m.day between $end - (i * $size + $size - 1) and $end - i * $size
+        group by all order by label, app
+    """, {**p, "n": n, "size": size})
+    out: dict[Any, dict[str, Any]] = {}
+    for r in found:
+        t = out.setdefault(r["label"], {"label": r["label"], "cost_usd": Decimal(0), "by_app": {}})
+        t["cost_usd"] += r["cost_usd"]
+        if r["app"] is not None:
+            t["by_app"][r["app"]] = r["cost_usd"]
+    found_days = list(out.values())
+    while len(found_days) > 1 and not found_days[0]["by_app"]:
+        found_days.pop(0)  # days before the warehouse's first are not days of zero spend
+    return with_bars(found_days)
 
 
 BREAKDOWN = """
     with base as (
-        select * from mart_cost_daily where day between $cstart and $end and {audience}
+        select * from mart_cost_daily where (day between $start and $end or list_contains($cdays::date[], day)) and {audience}
     ),
     now as (
         select {dims}, sum(cost_usd) as cost_usd, sum(requests) as requests
@@ -166,7 +116,7 @@ BREAKDOWN = """
     ),
     before as (
         select {dims}, sum(cost_usd) as previous_sum_usd
-        from base where day between $cstart and $cend group by all
+        from base where list_contains($cdays::date[], day) group by all
     )
     select {picked}, coalesce(now.cost_usd, 0) as cost_usd, coalesce(now.requests, 0) as requests,
            coalesce(before.previous_sum_usd, 0) as previous_sum_usd
@@ -225,25 +175,18 @@ def unit_economics(con, p: dict[str, Any], limit: int = 10) -> list[dict[str, An
     """, {**p, "limit": limit})
 
 
-def drift(con, p: dict[str, Any], period: Period, limit: int = 8) -> list[dict[str, Any]]:
-    """The period's drift, one line per subject, largest money first; a parent whose driver is listed is left out."""
-    found = rows(con, f"""
-        select * from drift_events
-        where day between $start and $end and ($daily or is_new)
-          and ($everyone or (scope in ('app', 'feature') and {AUDIENCE})
-               or coalesce(list_contains($features::varchar[], driver), false))
-        order by is_new desc, case severity when 'high' then 0 when 'medium' then 1 else 2 end,
-                 abs(effect_usd) desc, day desc
-    """, {**p, "daily": period.kind == "daily"})
-    shown, subjects = [], set()
-    for e in found:
-        key = (e["scope"], e["subject"])
-        if key in subjects or (e["driver"] and ("feature", e["driver"]) in subjects):
-            continue
-        subjects.add(key)
-        shown.append(e)
-    shown.sort(key=lambda e: (e["scope"] != "feature", -abs(e["effect_usd"])))
-    return shown[:limit]
+def drift(con, p: dict[str, Any]) -> list[dict[str, Any]]:
+    """The period's drift findings, of every story that touches the audience's apps or features (whole
+    stories: the model and organisation findings of a story about their feature come with it)."""
+    return rows(con, f"""
+        with e as (select * from drift_events where day between $start and $end),
+        mine as (
+            select distinct day, story_scope, story from e
+            where $everyone or (scope in ('app', 'feature') and {AUDIENCE})
+        )
+        select e.* from e join mine using (day, story_scope, story)
+        order by day, story, scope, subject, metric
+    """, p)
 
 
 def budgets(con, p: dict[str, Any]) -> list[dict[str, Any]]:

@@ -34,9 +34,13 @@ def instance() -> dg.DagsterInstance:
 
 
 def build_days(
-    settings: Settings, start: date, end: date, with_digest: bool = True, dagster_instance=None, log_level: str = "WARNING"
+    settings: Settings, start: date, end: date, with_digest: bool = True, dagster_instance=None, log_level: str = "WARNING",
+    mail: bool = False,
 ) -> RunResult:
+    """Build start..end in one nightly_job run; ``mail`` mails the digest of ``end`` (as the schedule does for
+    yesterday), otherwise digests are only written to the outbox."""
     from pipelines.definitions import defs
+    from pipelines.reporting.assets import MAIL_TAG
 
     job_name = "nightly_job"
     job = defs.resolve_job_def(job_name)
@@ -44,6 +48,7 @@ def build_days(
     tags = {
         "dagster/asset_partition_range_start": start.isoformat(),
         "dagster/asset_partition_range_end": end.isoformat(),
+        **({MAIL_TAG: end.isoformat()} if mail else {}),
     }
     selection = None if with_digest else [dg.AssetKey(k) for k in _non_reporting(defs)]
     result = job.execute_in_process(

@@ -6,6 +6,7 @@ import dagster as dg
 
 from pipelines.definitions import defs
 from pipelines.ingest.sensors import landing_sensor
+from pipelines.reporting.assets import MAIL_TAG
 from pipelines.reporting.schedules import nightly_schedule
 from pipelines.resources import TokenbooksResource
 from tests.conftest import call, write_jsonl
@@ -20,7 +21,7 @@ def test_definitions_load_with_every_table_as_an_asset():
     assert defs.resolve_job_def("nightly_job") is not None
 
 
-def test_nightly_schedule_builds_yesterday_and_restates_three_days(home):
+def test_nightly_schedule_builds_yesterday_restates_three_days_and_mails_yesterday_only(home):
     context = dg.build_schedule_context(
         scheduled_execution_time=datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc),
         resources={"tokenbooks": TokenbooksResource(home=str(home.home))},
@@ -28,6 +29,7 @@ def test_nightly_schedule_builds_yesterday_and_restates_three_days(home):
     request = nightly_schedule(context)
     assert request.tags["dagster/asset_partition_range_start"] == "2026-11-19"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-11-22"
+    assert request.tags[MAIL_TAG] == "2026-11-22"  # the restated days' digests are rewritten, not mailed
 
 
 def test_landing_sensor_fires_once_per_new_file(home):

@@ -1,6 +1,9 @@
-"""The nightly job mails the digest to a real SMTP server on loopback: an HTML part, a text part, the
-warehouse's numbers, one message per limited recipient. A server that says 451 once is retried; a server
-that is not there fails the run, visibly, and the digest stays in the outbox until a later run sends it."""
+"""Mail is sent once, on purpose, to a real SMTP server on loopback. The nightly job (the run the schedule
+starts, which asks for its last day's digest) mails an HTML part, a text part and the chart inline, one message
+per limited recipient; a backfill mails nobody. The outbox ledger records who got what: a re-run mails nobody
+twice and a second `digest --send` is refused unless --resend. A server that says 451 once is retried; a
+server that is not there fails the run, visibly, and the digest stays in the outbox until a later run sends
+it; a half-made mail setting fails with one line."""
 
 import socket
 from datetime import date, timedelta
@@ -14,6 +17,7 @@ from aiosmtpd.controller import Controller
 
 from pipelines.cli import main
 from pipelines.reporting.digest import usd
+from pipelines.reporting.ledger import Ledger
 from pipelines.settings import load_settings
 from pipelines.warehouse.run import build_days
 from tests.unit.test_digest import DAY, small_org
@@ -65,7 +69,8 @@ recipients:
 
 
 def nightly(settings, instance):
-    return build_days(settings, DAY - timedelta(days=2), DAY, with_digest=True, dagster_instance=instance)
+    """What the schedule runs: the last days rebuilt, the last one's digest mailed."""
+    return build_days(settings, DAY - timedelta(days=2), DAY, with_digest=True, dagster_instance=instance, mail=True)
 
 
 def parts(msg):
@@ -95,13 +100,62 @@ def test_nightly_job_mails_the_digest(home, smtp_server):
     assert "&lt;script&gt;" in html and "<script" not in html
     chart = next(p for p in everyone.walk() if p.get_content_type() == "image/png")  # inline, by Content-ID
     assert chart["Content-ID"] == "<trend>" and 'src="cid:trend"' in html
+    assert chart.get_content_disposition() == "inline" and not list(everyone.iter_attachments())
     sally = next(m for to, m in inbox.messages if to == ["sally@example.com"])
     text, html = parts(sally)
     assert f"Spent {usd(sales)}" in text and "Limited to apps sales" in text and "triage" not in html
 
-    # Re-running the night mails nobody twice.
+    # Re-running the night mails nobody twice; the ledger says who got what.
     assert nightly(settings, dg.DagsterInstance.ephemeral()).success
     assert len(inbox.messages) == 2
+    assert sorted((e.digest, e.to) for e in Ledger(settings.outbox).entries()) == [
+        (f"digest-{DAY}", ("ops@example.com",)), (f"digest-{DAY}--sally-example-com", ("sally@example.com",))]
+
+
+def test_a_backfill_or_repricing_run_mails_nobody(home, smtp_server):
+    inbox = Inbox()
+    configure(home, smtp_server(inbox))
+    settings = load_settings(home=home.home)
+    small_org(settings, days=3)
+    assert build_days(settings, DAY - timedelta(days=2), DAY, dagster_instance=dg.DagsterInstance.ephemeral()).success
+    assert main(["--home", str(settings.home), "build", "--from", str(DAY - timedelta(days=2)), "--to", str(DAY)]) == 0
+    assert inbox.messages == [] and Ledger(settings.outbox).entries() == []
+    assert (settings.outbox / f"digest-{DAY}.html").exists()  # written, not mailed
+
+
+def test_a_second_send_is_refused_unless_resend(home, smtp_server, capsys):
+    inbox = Inbox()
+    configure(home, smtp_server(inbox))
+    settings = load_settings(home=home.home)
+    small_org(settings, days=3)
+    cli = ["--home", str(settings.home), "digest", "--day", str(DAY)]
+    assert main([*cli, "--to", "ops@example.com"]) == 0
+    capsys.readouterr()
+    assert main([*cli, "--to", "ops@example.com"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: already sent: digest-{DAY} to ops@example.com (")
+    assert "--resend" in err[0] and len(inbox.messages) == 1
+    assert main([*cli, "--to", "ops@example.com", "--resend"]) == 0
+    assert len(inbox.messages) == 2
+    assert [(e.to, e.resend) for e in Ledger(settings.outbox).entries(f"digest-{DAY}")] == [
+        (("ops@example.com",), False), (("ops@example.com",), True)]
+    # --send to everyone: ops has it, so only the limited recipient is mailed.
+    capsys.readouterr()
+    assert main([*cli, "--send"]) == 0
+    assert [to for to, _ in inbox.messages[2:]] == [["sally@example.com"]]
+    assert "already sent to ops@example.com" in capsys.readouterr().out
+
+
+def test_a_half_made_mail_setting_fails_the_nightly_run(home):
+    (home.home / "tokenbooks.yaml").write_text("recipients: [ops@example.com]\n")  # no SMTP host
+    settings = load_settings(home=home.home)
+    small_org(settings, days=3)
+    instance = dg.DagsterInstance.ephemeral()
+    result = nightly(settings, instance)
+    assert not result.success
+    failure = next(e for e in instance.all_logs(result.run_id) if e.dagster_event and e.dagster_event.is_step_failure)
+    assert f"digest for {DAY} not mailed: cannot send: no SMTP host" in failure.dagster_event.step_failure_data.error.message
+    assert (settings.outbox / f"digest-{DAY - timedelta(days=1)}.html").exists()  # the other days are written
 
 
 def test_a_busy_server_is_retried(home, smtp_server, capsys):
@@ -128,7 +182,7 @@ def test_a_failed_send_fails_the_run_and_keeps_the_digest(home, smtp_server):
     retries = [e for e in instance.all_logs(result.run_id) if "send attempt" in (e.user_message or "")]
     assert len(retries) >= 3  # every attempt is in the run's log
     eml = settings.outbox / f"digest-{DAY}.eml"
-    assert eml.exists() and not eml.with_suffix(".sent.json").exists()
+    assert eml.exists() and Ledger(settings.outbox).entries() == []
     assert "multipart/alternative" in eml.read_text()
 
     # The server comes back: the next run sends what was kept.
@@ -136,4 +190,4 @@ def test_a_failed_send_fails_the_run_and_keeps_the_digest(home, smtp_server):
     smtp_server(inbox, port)
     assert nightly(settings, dg.DagsterInstance.ephemeral()).success
     assert sorted(to for to, _ in inbox.messages) == [["ops@example.com"], ["sally@example.com"]]
-    assert eml.with_suffix(".sent.json").exists()
+    assert len(Ledger(settings.outbox).entries()) == 2

@@ -1,6 +1,7 @@
-"""The digest against a small real warehouse: its numbers are the warehouse's, everything from the data is
-escaped, recipients limited to their apps see only those, weekly sums the week, and it renders the way mail
-clients need (inline styles, table bars, no scripts or external images, a text twin)."""
+"""The digest against a small real warehouse: its numbers are the warehouse's, a day is compared with days of
+its own type (and says so), a day without data has no digest, everything from the data is escaped, recipients
+limited to their apps see only those, weekly sums the week, and it renders the way mail clients need (inline
+styles, table bars, one chart inline by Content-ID, no scripts or external images, a text twin)."""
 
 import json
 import re
@@ -15,8 +16,8 @@ import pytest
 from pipelines.cli import main
 from pipelines.ingest.land import land_file
 from pipelines.monitoring.build import monitor_day
-from pipelines.reporting.chart import BACKGROUND, BAR, LAST, bars_png
-from pipelines.reporting.digest import load_digest, render, usd, write_digest
+from pipelines.reporting.chart import BUDGET, WEEKEND, BudgetLine, spend_png
+from pipelines.reporting.digest import NoData, load_digest, render, usd, write_digest
 from pipelines.reporting.savings import batch_saving
 from pipelines.settings import Recipient, load_settings
 from pipelines.warehouse.build import build_day
@@ -53,20 +54,22 @@ def bills(day: date) -> tuple[dict, dict]:
     return page(usage), page(costs)
 
 
-def small_org(settings, days: int = 10, last: date = DAY) -> None:
-    """`days` days of two apps' calls (one feature named like an attack), billed on the last day, built."""
+def small_org(settings, days: int = 10, last: date = DAY, weekend_share: float = 1.0) -> None:
+    """`days` days of two apps' calls (one feature named like an attack), billed on the last day, built;
+    weekends carry ``weekend_share`` of a weekday's calls."""
     landing = settings.home / "in"
     for i in range(days):
         day = last - timedelta(days=days - 1 - i)
+        share = weekend_share if day.weekday() >= 5 else 1.0
         records = [
             call(call_id=f"{day}-s{n}", occurred_at=f"{day}T10:00:00Z", app="support", feature="triage",
                  input_tokens=1000 + 10 * n, output_tokens=100, project_id="proj_app", prompt_version="triage@v1")
-            for n in range(40)
+            for n in range(round(40 * share))
         ] + [
             call(call_id=f"{day}-x{n}", occurred_at=f"{day}T11:00:00Z", app="sales", feature=EVIL,
                  user_id=f"<b>u{n}</b>", input_tokens=3000, output_tokens=300, project_id="proj_app",
                  is_batch=n % 4 == 0)
-            for n in range(20)
+            for n in range(round(20 * share))
         ]
         write_jsonl(landing / f"calls-{day}.jsonl", records)
     usage, costs = bills(last)
@@ -100,10 +103,12 @@ def warehouse(settings, sql, params=None):
 def test_numbers_are_the_warehouses(org):
     d = load_digest(org, DAY)
     total, requests = warehouse(org, "select sum(cost_usd), sum(requests) from mart_cost_daily where day = $d", {"d": DAY})[0]
-    prev = warehouse(org, "select sum(cost_usd) from mart_cost_daily where day between $a and $b",
-                     {"a": DAY - timedelta(days=7), "b": DAY - timedelta(days=1)})[0][0]
+    # DAY is a Tuesday: it is compared with the weekdays before it that have data (11-02 .. 11-06 and 11-09)
+    prev = warehouse(org, "select sum(cost_usd) from mart_cost_daily where day between $a and $b and dayofweek(day) between 1 and 5",
+                     {"a": DAY - timedelta(days=28), "b": DAY - timedelta(days=1)})[0][0]
     assert (d.total_usd, d.requests) == (total, requests)
-    assert d.previous_usd == (prev / 7).quantize(Decimal("1e-12"))
+    assert len(d.comparison.days) == 6 and d.previous_usd == (prev / 6).quantize(Decimal("1e-12"))
+    assert d.comparison.label == "the average weekday of the 4 weeks before (6 with data)"
     assert sum(r["cost_usd"] for r in d.by_app) == total
     assert d.billed_usd == warehouse(org, "select sum(billed_cost_usd) from fct_reconciliation where day = $d", {"d": DAY})[0][0]
     owners = {u["unattributed_owner"] for u in d.unattributed}
@@ -133,17 +138,59 @@ def test_renders_for_mail_clients(org):
     assert re.findall(r'<img src="([^"]+)"', mail_html) == ["cid:trend"]  # Gmail and Outlook drop data: URIs
     png = next(p for p in eml.walk() if p.get_content_type() == "image/png")
     assert png["Content-ID"] == "<trend>" and png.get_content().startswith(b"\x89PNG\r\n\x1a\n")
+    assert png.get_content_disposition() == "inline"  # shown in the text, not listed as an attachment too
 
 
-def test_the_chart_is_a_valid_png_with_a_bar_per_day():
-    import zlib
+def colours(png: bytes) -> set[tuple[int, int, int]]:
+    import io
 
-    png = bars_png([Decimal(1), Decimal(0), Decimal(3)], width=30, height=10)
-    assert png[12:16] == b"IHDR" and int.from_bytes(png[16:20]) == 30 and int.from_bytes(png[20:24]) == 10
-    rows = zlib.decompress(png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8])
-    pixel = lambda x, y: rows[y * 91 + 1 + 3 * x : y * 91 + 4 + 3 * x]  # noqa: E731 - 1 filter byte + 30 RGB pixels a row
-    assert pixel(25, 1) == bytes(LAST) and pixel(25, 0) == bytes(BACKGROUND) and pixel(5, 8) == bytes(BAR)  # the largest, last bar is full height
-    assert pixel(15, 8) != bytes(BAR) and pixel(5, 0) != bytes(BAR)  # the zero day has no bar; day 1 is a third
+    from matplotlib.image import imread
+
+    pixels = (imread(io.BytesIO(png))[:, :, :3] * 255).round().astype(int).reshape(-1, 3)
+    return {tuple(p) for p in pixels}
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_the_chart_stacks_apps_shades_weekends_and_draws_the_budget():
+    days = [DAY - timedelta(days=13 - i) for i in range(14)]  # 10-28 (Wed) .. 11-10 (Tue): two weekends
+    trend = [{"label": d, "cost_usd": Decimal(3), "by_app": {"a": Decimal(2), "b": Decimal(1)}} for d in days]
+    png = spend_png(trend, budget=BudgetLine("budget total: $2.50/day", Decimal("2.5")))
+    assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20]) == 1200 and int.from_bytes(png[20:24]) == 480
+    seen = colours(png)
+    assert {rgb(WEEKEND), rgb(BUDGET), rgb("#0969da"), rgb("#54aeff")} <= seen  # shading, budget, two apps
+    weekdays = [{**t, "label": d} for t, d in zip(trend, [DAY - timedelta(days=i) for i in (8, 7, 6, 5)])]
+    assert rgb(WEEKEND) not in colours(spend_png(weekdays))  # Mon .. Thu (11-02 .. 11-05): nothing to shade
+
+
+def test_a_weekend_day_is_compared_with_weekend_days(home):
+    """Weekends carry a quarter of the calls: a Sunday read against the 7 days before it looked like a
+    collapse. Against the weekend days of the weeks before it is unchanged, and every column says so."""
+    sunday = date(2026, 11, 15)
+    small_org(home, days=15, last=sunday + timedelta(days=1), weekend_share=0.25)  # billed on the Monday after
+    d = load_digest(home, sunday)
+    assert d.comparison.short == "vs avg weekend day" and len(d.comparison.days) == 3  # 11-07, 11-08, 11-14
+    assert abs(d.change_pct) < 1 and all(abs(r["change_pct"]) < 1 for r in d.by_app)
+    text = render(d, "digest.txt.j2")
+    assert f"+0.0 % vs {usd(d.previous_usd)}, the average weekend day of the 4 weeks before (3 with data)" in text
+    week = warehouse(home, "select sum(cost_usd) / 7 from mart_cost_daily where day between $a and $b",
+                     {"a": sunday - timedelta(days=7), "b": sunday - timedelta(days=1)})[0][0]
+    assert d.total_usd < week / 2  # against the 7 days before it, the same Sunday read as less than half
+    assert "By app (spend, vs avg weekend day, calls)" in text and "vs avg weekend day" in d.subject
+
+
+def test_a_day_without_data_has_no_digest(org, capsys):
+    with pytest.raises(NoData, match="no billed or logged data for 2026-12-25.*last day with data is 2026-11-10"):
+        load_digest(org, date(2026, 12, 25))
+    assert main(["--home", str(org.home), "digest", "--day", "2026-12-25"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no billed or logged data for 2026-12-25")
+    assert not list(org.outbox.glob("digest-2026-12-25*"))
+    # Without --day the digest is for the last day with data, not the calendar's yesterday.
+    assert main(["--home", str(org.home), "digest"]) == 0
+    assert f"digest-{DAY}.html" in capsys.readouterr().out
 
 
 def test_a_recipient_limited_to_an_app_sees_only_it(org):
@@ -163,7 +210,11 @@ def test_weekly_sums_the_week(org):
     week = warehouse(org, "select sum(cost_usd) from mart_cost_daily where day between $a and $b",
                      {"a": DAY - timedelta(days=6), "b": DAY})[0][0]
     assert d.total_usd == week and d.period.start == DAY - timedelta(days=6)
-    assert "weekly" in d.subject and len(d.trend) == 8
+    # Eight weeks of trend, less the weeks before the first day with data (the org starts on 11-01).
+    assert "weekly" in d.subject and [t["label"] for t in d.trend] == [DAY - timedelta(days=13), DAY - timedelta(days=6)]
+    # The week before holds 3 days of data: no percentage against a partial week, and the digest says why.
+    assert d.previous_usd is None and d.change_pct is None
+    assert d.comparison.label == "the week before (only 3 of its 7 days have data)"
 
 
 def test_cli_writes_html_text_and_eml(org, capsys):
@@ -173,9 +224,10 @@ def test_cli_writes_html_text_and_eml(org, capsys):
         assert (org.outbox / f"digest-week-{DAY}.{suffix}").exists()
     assert (org.outbox / f"digest-week-{DAY}--sally-example-com.eml").exists()
     assert "digest-week" in out
-    # --send without an SMTP host: a clear error, the digest still written
-    assert main(["--home", str(org.home), "digest", "--day", str(DAY), "--send"]) == 1
-    assert "no SMTP host" in capsys.readouterr().err
+    # --send without an SMTP host: refused with one error line, nothing sent
+    assert main(["--home", str(org.home), "digest", "--day", str(DAY), "--send"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no SMTP host" in err[0] and "recipients" not in err[0]
 
 
 def test_batch_saving_is_standard_minus_batch_price():

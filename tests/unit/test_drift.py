@@ -94,13 +94,14 @@ FEATURES = {
 }
 
 
-def synthetic_points(days: int = 35, seed: int = 3, drift: date | None = DRIFT) -> pl.DataFrame:
+def synthetic_points(days: int = 35, seed: int = 3, drift: date | None = DRIFT, scale: float = 1.0) -> pl.DataFrame:
+    """``scale`` multiplies every feature's calls: 0.1 is an organisation spending ~$1.50 a day."""
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(days):
         day = START + timedelta(days=i)
         for feature, (app, (provider, model), calls, inp, out, p_in, p_out) in FEATURES.items():
-            n = int(rng.poisson(calls * (0.4 if day.weekday() >= 5 else 1.0)))
+            n = int(rng.poisson(calls * scale * (0.4 if day.weekday() >= 5 else 1.0)))
             longer = 1.35 if drift and feature == "summarise" and day >= drift else 1.0
             tokens_in = np.round(rng.lognormal(np.log(inp * longer), 0.4, n))
             tokens_out = np.round(rng.lognormal(np.log(out), 0.5, n))
@@ -127,11 +128,17 @@ def synthetic_points(days: int = 35, seed: int = 3, drift: date | None = DRIFT) 
     return frame
 
 
-def run(points: pl.DataFrame, day: date, cfg: DriftConfig = DriftConfig()) -> list[dict]:
+def run(points: pl.DataFrame, day: date, cfg: DriftConfig = DriftConfig(), previous: dict | None = None) -> list[dict]:
     days = sorted(set(points["day"].to_list()))
     h = collect(points.filter(pl.col("day") <= day), [d for d in days if d <= day])
     weights = {MODELS[0]: (Decimal(2), Decimal(8)), MODELS[1]: (Decimal("0.15"), Decimal("0.6"))}
-    return detect(h, day, cfg, weights)
+    return detect(h, day, cfg, weights, previous)
+
+
+def carried(events: list[dict]) -> dict:
+    """What monitor_day hands the next day: (scope, subject, metric) -> (onset, sign, story)."""
+    return {(e["scope"], e["subject"], e["metric"]): (e["onset_day"], 1 if e["observed"] > e["baseline"] else -1,
+                                                      (e["story_scope"], e["story"])) for e in events}
 
 
 def test_planted_prompt_change_is_found_on_its_first_day_and_explained():
@@ -142,9 +149,12 @@ def test_planted_prompt_change_is_found_on_its_first_day_and_explained():
     tokens = next(e for e in feature if e["metric"] == "input_tokens_per_request")
     assert 25 < tokens["change_pct"] < 45
     assert tokens["new_prompt_version"] == "summarise@v7" and tokens["new_prompt_since"] == DRIFT
-    assert "tokens per call +" in tokens["explanation"]
-    assert f"since prompt summarise@v7 on {DRIFT:%m-%d}" in tokens["explanation"]
+    assert tokens["explanation"].startswith("sales/summarise: input tokens per call ")
+    assert f"(+{round(tokens['change_pct'])} %) since prompt summarise@v7 ({DRIFT:%m-%d})." in tokens["explanation"]
     assert tokens["is_new"] and tokens["onset_day"] == DRIFT
+    # The feature, its app, its model and the organisation moved together: one story, told from the feature.
+    assert {e["story"] for e in events} == {"sales/summarise"} and {e["scope"] for e in events} >= {"app", "model"}
+    assert all(e["driver"] == "sales/summarise" for e in events if e["scope"] != "feature")
     for e in events:  # the five effects add up to the subject's change in spend, exactly
         effects = sum(e[k] for k in ("volume_effect_usd", "tokens_effect_usd", "price_effect_usd", "mix_effect_usd",
                                      "unattributed_effect_usd"))
@@ -165,3 +175,26 @@ def test_a_tiny_feature_doubling_does_not_page():
         pl.when((pl.col("day") == last) & (pl.col("feature") == "tiny"))
         .then(pl.col("input_tokens") * 2).otherwise(pl.col("input_tokens")).alias("input_tokens"))
     assert not [e for e in run(doubled, last) if e["subject"] == "support/tiny"]
+
+
+def test_a_persisting_change_is_one_story_with_its_first_day():
+    points = synthetic_points()
+    first = run(points, DRIFT)
+    second = run(points, DRIFT + timedelta(days=1), previous=carried(first))
+    assert second and {e["story"] for e in second} == {"sales/summarise"}
+    assert {(e["onset_day"], e["is_new"]) for e in second} == {(DRIFT, False)}
+
+
+def test_sensitivity_scales_with_the_organisation():
+    """At half the volume (~$4.70 a day) the prompt change moves ~$0.60 a day: clear of the day's noise, but
+    under the fixed $1 floor it was never reported; the floor is now 1 % of the organisation's usual spend."""
+    points = synthetic_points(scale=0.5)
+    events = run(points, DRIFT)
+    assert {e["story"] for e in events if e["is_new"]} == {"sales/summarise"}
+    assert all(abs(e["effect_usd"]) < 1 for e in events)
+
+
+def test_a_small_organisations_normal_days_raise_nothing_weekends_included():
+    points = synthetic_points(drift=None, days=49, scale=0.2)
+    events = [e for d in range(14, 49) for e in run(points, START + timedelta(days=d))]
+    assert events == []
