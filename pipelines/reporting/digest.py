@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from pipelines.reporting.doctor import diagnose
 from pipelines.reporting import chart, periods, savings, sections, stories
 from pipelines.reporting.periods import Audience, Comparison, Period
 from pipelines.settings import REPORTS_DIR, Recipient, Settings
@@ -54,6 +55,8 @@ class Digest:
     drift: list[stories.Story] = field(default_factory=list)
     budgets: list[dict[str, Any]] = field(default_factory=list)
     unattributed: list[dict[str, Any]] = field(default_factory=list)
+    # What would attribute more of the bill (tokenbooks doctor, short form): the config lines to add.
+    doctor: list[str] = field(default_factory=list)
     cache_savings_usd: Decimal = Decimal(0)
     batch_savings_usd: Decimal = Decimal(0)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
@@ -113,6 +116,7 @@ def build_digest(con: duckdb.DuckDBPyConnection, day: date, weekly: bool = False
         drift=stories.for_digest(sections.drift(con, p), period),
         budgets=sections.budgets(con, p),
         unattributed=sections.unattributed(con, p),
+        doctor=diagnose(con, p["start"], p["end"]).short() if audience.everyone else [],
         cache_savings_usd=savings.cache_savings(con, p),
         batch_savings_usd=savings.batch_savings(con, p, settings) if settings else Decimal(0),
         opportunities=savings.opportunities(con, p),
