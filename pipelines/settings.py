@@ -20,6 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = PROJECT_ROOT / "models"
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+# mart_sessions flags a session past median + k·MAD of its feature's sessions that day (README, "Runaway sessions").
+RUNAWAY_K = 10
 
 # Environment variables that hold secrets. Nothing else in the code reads secrets.
 SECRET_ENV = {
@@ -189,6 +191,23 @@ class Settings:
             sender=s.get("sender", "tokenbooks@localhost"),
             starttls=bool(s.get("starttls", True)),
         )
+
+    @cached_property
+    def runaway(self) -> tuple[Decimal, list[dict[str, Any]]]:
+        """mart_sessions' runaway rule: k of median + k·MAD, and per-feature ceilings (feature, app, calls, cost_usd)."""
+        s = self.section("runaway")
+        try:
+            k = Decimal(str(s.get("k", RUNAWAY_K)))
+            ceilings = [
+                {"app": c.get("app"), "feature": str(c["feature"]),
+                 "max_calls": int(c["calls"]) if c.get("calls") is not None else None,
+                 "max_cost_usd": Decimal(str(c["cost_usd"])) if c.get("cost_usd") is not None else None}
+                for c in s.get("ceilings") or []
+            ]
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as e:
+            raise ConfigError(f"{self.config_path}: runaway: bad k or ceiling ({e}); "
+                              "expected {k: 10, ceilings: [{feature: NAME, calls: N, cost_usd: X}]}") from None
+        return k, ceilings
 
     @property
     def restate_days(self) -> int:

@@ -153,6 +153,10 @@ merged as (
         arg_min(workspace_id, field_order) filter (where workspace_id is not null) as workspace_id,
         arg_min(api_key_id, field_order) filter (where api_key_id is not null) as api_key_id,
         arg_min(reported_cost_usd, field_order) filter (where reported_cost_usd is not null) as reported_cost_usd,
+        arg_min(max_output_tokens, field_order) filter (where max_output_tokens is not null) as max_output_tokens,
+        arg_min(finish_reason, field_order) filter (where finish_reason is not null) as finish_reason,
+        arg_min(trace_id, field_order) filter (where trace_id is not null) as trace_id,
+        arg_min(parent_call_id, field_order) filter (where parent_call_id is not null) as parent_call_id,
         array_to_string(list_sort(list_distinct(list(source_format))), ',') as sources,
         count(distinct source_format) as source_count,
         bool_or(_fingerprint_merged) as merged_without_id,
@@ -171,6 +175,7 @@ single as (
         input_tokens, cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, output_tokens, reasoning_tokens,
         is_batch, status, attempt, latency_ms, response_cache_hit, provider_request_id,
         project_id, workspace_id, api_key_id, reported_cost_usd,
+        max_output_tokens, finish_reason, trace_id, parent_call_id,
         source_format as sources, 1::bigint as source_count, false as merged_without_id, call_id as record_call_ids,
     from keyed anti join repeated using (merge_key)
 ),

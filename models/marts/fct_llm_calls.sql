@@ -47,6 +47,10 @@ final as (
         calls.attributed_cost_usd,
         calls.cache_savings_usd,
         calls.reported_cost_usd,
+        calls.max_output_tokens,
+        calls.finish_reason,
+        calls.trace_id,
+        calls.parent_call_id,
         case when billed_providers.provider is not null then calls.attributed_cost_usd
              else coalesce(calls.list_cost_usd, 0) end::decimal(38, 12) as cost_usd,
         case when billed_providers.provider is not null then 'billed' else 'list' end as cost_basis,

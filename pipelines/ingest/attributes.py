@@ -31,7 +31,9 @@ from pipelines.settings import ConfigError, Settings
 
 # The fields a call's attribution needs; the ids after them join its records across sources.
 DIMENSIONS = ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version")
-FIELDS = (*DIMENSIONS, "call_id", "provider_request_id")
+# Agent traces: the trace a call belongs to and the call (or span) that made it, where the source says.
+TRACE_FIELDS = ("trace_id", "parent_call_id")
+FIELDS = (*DIMENSIONS, "call_id", "provider_request_id", *TRACE_FIELDS)
 
 # Keys of the same ``attributes:`` section read elsewhere: ``team`` names provider tags that own
 # unattributed spend (``formats/billing.py``); call logs have no team field.
@@ -48,6 +50,8 @@ DEFAULT_KEYS: dict[str, list[str]] = {
     # The app's own id of the call (what the canonical log calls call_id) joins sources without a provider id.
     "call_id": ["call_id", "app.call_id", "tokenbooks.call_id"],
     "provider_request_id": ["gen_ai.response.id", "provider_request_id", "response_id"],
+    "trace_id": ["trace_id", "trace.id", "litellm_trace_id"],
+    "parent_call_id": ["parent_call_id", "parent_id"],
 }
 # A prompt version is also composed from a prompt name and version (``summarise@v7``).
 PROMPT_NAME_KEYS = ["gen_ai.prompt.name", "prompt.name", "prompt_name", "prompt_id"]
@@ -230,6 +234,27 @@ def status_sql(failed: str, detail: str) -> str:
         when regexp_matches({d}, 'timeout|timed.?out|deadline') then 'timeout'
         when regexp_matches({d}, 'cancel|abort|disconnect') then 'aborted'
         else 'error' end"""
+
+
+# Finish reasons as providers write them -> the canonical five (stop, length, tool_calls, content_filter, error);
+# anything else is kept as written. Matched case-insensitively.
+FINISH_REASONS = {
+    "stop": "stop", "end_turn": "stop", "stop_sequence": "stop", "complete": "stop", "eos": "stop",
+    "length": "length", "max_tokens": "length", "max_output_tokens": "length", "token_limit": "length",
+    "tool_calls": "tool_calls", "tool_use": "tool_calls", "function_call": "tool_calls",
+    "content_filter": "content_filter", "safety": "content_filter", "recitation": "content_filter",
+    "prohibited_content": "content_filter", "blocklist": "content_filter", "spii": "content_filter",
+    "guardrail_intervened": "content_filter", "content_filtered": "content_filter", "refusal": "content_filter",
+    "error": "error", "malformed_function_call": "error",
+}
+
+
+def finish_reason_sql(raw: str, params: Params) -> str:
+    """The canonical finish reason of ``raw`` (see FINISH_REASONS); an unknown one as written, blank as null."""
+    names, values = params.add(list(FINISH_REASONS)), params.add(list(FINISH_REASONS.values()))
+    # A list written as JSON text (["stop"]) gives its first element: one choice, one reason.
+    first = f"""trim(split_part(trim(trim({raw}), '[]'), ',', 1), ' "')"""
+    return f"coalesce({values}[list_position({names}, lower({first}))], nullif({first}, ''))"
 
 
 def bigint_sql(expr: str) -> str:

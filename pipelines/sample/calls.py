@@ -16,6 +16,7 @@ import polars as pl
 
 from pipelines.sample.frames import Rows, calls_frame, outcomes_frame, usage_frame
 from pipelines.sample.ids import hex_ids, uuid4s
+from pipelines.sample.levers import lever_columns, plant_runaways
 from pipelines.sample.org import GAPS
 from pipelines.sample.tables import ABORTED, ERROR, OK, RATE_LIMITED, TIMEOUT, Population, Tables, time_of_day
 
@@ -26,8 +27,9 @@ class ChunkPlan:
     u0: float  # traffic quantiles this chunk covers
     u1: float
     incident: bool  # planted unlogged retries happen today
-    prompts: tuple[tuple[str | None, float], ...]  # per feature: live prompt version, input multiplier
+    prompts: tuple[tuple[str | None, float, float], ...]  # per feature: live prompt version, input, output multiplier
     decoys: int = 0  # id-less decoy twins to plant (pairs of different embedding calls, same tokens)
+    runaways: tuple[int, ...] = ()  # steps of the runaway agent sessions to plant (levers.py)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Chunk:
     usage: pl.DataFrame  # billed usage of logged calls, aggregated on USAGE_KEYS
     hidden: pl.DataFrame  # billed usage of unlogged retries, same shape
     decoys: pl.DataFrame | None = None  # call_id_a, call_id_b of the planted decoy twins
+    runaway_sessions: list[str] | None = None  # session ids of the planted runaway agent runs
 
 
 def _sessions(rng: np.random.Generator, T: Tables, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +73,8 @@ def _attempts(r: np.ndarray) -> np.ndarray:
 def generate_chunk(rng: np.random.Generator, T: Tables, pop: Population, plan: ChunkPlan) -> Chunk:
     n = plan.n
     fs, L = _sessions(rng, T, n)
+    if plan.runaways:
+        fs, L = plant_runaways(T, fs, L, n, plan.runaways)
     S = fs.size
     starts = np.cumsum(L) - L
     sess = np.repeat(np.arange(S), L)
@@ -107,11 +112,13 @@ def generate_chunk(rng: np.random.Generator, T: Tables, pop: Population, plan: C
     cache_hit = (rng.random(n) < T.response_cache[f]) & (attempt == 1) & (status == OK) & ~next_retry & ~batch
     billed = ((status == OK) | (status == ABORTED)) & ~cache_hit
 
-    tokens, hidden_tokens = _tokens(rng, T, plan, f, k, sess, root, batch, status, billed, fs)
+    tokens, hidden_tokens, capped = _tokens(rng, T, plan, f, k, sess, root, batch, status, billed, fs)
     lat = _latency(rng, T, f, model, status, cache_hit, batch, tokens["output_tokens"])
 
     # Times: a session's calls follow each other (previous latency + think time or retry backoff).
     gap = np.where(attempt > 1, 0.5 * 2.0 ** (attempt - 1) * rng.uniform(0.5, 1.5, n), rng.exponential(40.0, n))
+    if T.levers:  # an agent's next step follows at once, not after a person's think time
+        gap = np.where(T.agent[f] & (attempt == 1), gap / 40.0, gap)
     step = np.zeros(n)
     step[1:] = lat[:-1] / 1000.0 + gap[1:]
     step[k == 0] = 0.0
@@ -128,6 +135,9 @@ def generate_chunk(rng: np.random.Generator, T: Tables, pop: Population, plan: C
     session_ids = hex_ids(rng, S, 10, "sess_", "session_id")
     rows = Rows(f, var, model, owner, sess, batch, status, attempt, lat, cache_hit, tokens)
     calls = calls_frame(rng, T, pop, plan.day, plan.prompts, rows, order, user, session_ids, call_ids, ms_of_day)
+    if T.levers:
+        calls = calls.with_columns(lever_columns(T, f, k, sess, status, cache_hit, capped, L, session_ids, call_ids,
+                                                 order))
     hour = (t // 3600).astype(np.int8)
     usage = usage_frame(hour, model, owner, batch, tokens, billed)
     hidden_rows = hidden_tokens.pop("_rows")
@@ -135,7 +145,8 @@ def generate_chunk(rng: np.random.Generator, T: Tables, pop: Population, plan: C
     outcomes = outcomes_frame(rng, T, pop, plan.day, fs, starts + L - 1, t, lat, t1, user, session_ids, call_ids)
     decoys = None if pairs is None else pl.DataFrame(
         [call_ids.gather(pairs[0]).alias("call_id_a"), call_ids.gather(pairs[1]).alias("call_id_b")])
-    return Chunk(calls=calls, outcomes=outcomes, usage=usage, hidden=hidden, decoys=decoys)
+    runaways = session_ids.head(len(plan.runaways)).to_list() if plan.runaways else []
+    return Chunk(calls=calls, outcomes=outcomes, usage=usage, hidden=hidden, decoys=decoys, runaway_sessions=runaways)
 
 
 def _plant_decoys(rng, T: Tables, count: int, f, session_len, billed, tokens, t, t1):
@@ -156,7 +167,7 @@ def _plant_decoys(rng, T: Tables, count: int, f, session_len, billed, tokens, t,
 
 def _tokens(rng, T: Tables, plan: ChunkPlan, f, k, sess, root, batch, status, billed, fs):
     n = f.size
-    mult = np.array([m for _, m in plan.prompts])[f]
+    mult = np.array([p[1] for p in plan.prompts])[f]
     z_in, z_out = rng.standard_normal(n)[root], rng.standard_normal(n)[root]
     inp = T.in_median[f] * np.exp(T.in_sigma[f] * z_in) * mult * (1.0 + T.history_growth[f] * k[root])
     long_ctx = (rng.random(n) < T.long_context[f])[root]
@@ -180,6 +191,11 @@ def _tokens(rng, T: Tables, plan: ChunkPlan, f, k, sess, root, batch, status, bi
     think = (rng.random(n) < T.think_p[f])[root]
     reasoning = np.where(think, np.rint(visible * rng.uniform(T.think_lo[f], T.think_hi[f])), 0).astype(np.int64)
     out = visible.astype(np.int64) + reasoning
+    capped = np.zeros(n, dtype=bool)
+    if T.levers:  # a longer answer after a prompt change; a cap cuts what reaches it
+        out = np.rint(out * np.array([p[2] for p in plan.prompts])[f]).astype(np.int64)
+        capped = (T.out_cap[f] > 0) & (out >= T.out_cap[f])
+        out = np.where(capped, T.out_cap[f], out)
     aborted = status == ABORTED
     out = np.where(aborted, np.ceil(out * rng.uniform(0.05, 0.6, n)).astype(np.int64), out)
     reasoning = np.minimum(reasoning, out)
@@ -204,7 +220,7 @@ def _tokens(rng, T: Tables, plan: ChunkPlan, f, k, sess, root, batch, status, bi
     hidden["reasoning_tokens"] = np.minimum(hidden["reasoning_tokens"], hidden["output_tokens"])
     hidden["_long_context"] = tokens["_long_context"]
     hidden["_rows"] = hidden_rows
-    return tokens, hidden
+    return tokens, hidden, capped & billed & (status != ABORTED)
 
 
 def _latency(rng, T: Tables, f, model, status, cache_hit, batch, out):

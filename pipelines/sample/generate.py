@@ -13,6 +13,7 @@ from pipelines.sample.frames import CALL_COLUMNS, TOKEN_COLUMNS, USAGE_KEYS
 from pipelines.sample.exports import Ledger, write_anthropic, write_openai
 from pipelines.sample.exports_google import write_google
 from pipelines.sample.org import DRIFT_FEATURE, DRIFT_PROMPT, GAPS
+from pipelines.sample.levers import RUNAWAY_AT, LeverDay, runaway_steps
 from pipelines.sample.mixed import MixedRun
 from pipelines.sample.orgs import MIXED, org_of
 from pipelines.sample.otlp import write_otlp
@@ -47,6 +48,7 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
     drift_sums = {False: [0, 0], True: [0, 0]}
     days, gaps, files = [], [], []
     mixed = MixedRun(out, spec, tables) if org is MIXED else None
+    runaway_day, levers = spec.index_at(RUNAWAY_AT), []
 
     for i in range(spec.days):
         day = spec.day(i)
@@ -59,15 +61,19 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
         wanted = {"calls": "canonical" in spec.log_formats, "outcomes": True, "otlp": "otlp" in spec.log_formats}
         handles = {k: open(p, "wb") for k, p in paths.items() if wanted[k]}
         logs = mixed.day_logs(day) if mixed else None
+        lever_day = LeverDay(tables, day) if tables.levers else None
         usage_parts, hidden_parts, outcome_count = [], [], 0
         try:
             for c in range(n_chunks):
                 rng = np.random.default_rng([spec.seed, day.toordinal(), c])
                 decoys = max(MIN_DECOYS, round(n * DECOYS_PER_CALL)) if mixed and c == 0 else 0
-                plan = ChunkPlan(day, n * (c + 1) // n_chunks - n * c // n_chunks, c / n_chunks, (c + 1) / n_chunks,
-                                 i in incidents, prompts, decoys)
+                size = n * (c + 1) // n_chunks - n * c // n_chunks
+                runaways = runaway_steps(size) if lever_day and i == runaway_day and c == 0 else ()
+                plan = ChunkPlan(day, size, c / n_chunks, (c + 1) / n_chunks, i in incidents, prompts, decoys, runaways)
                 chunk = generate_chunk(rng, tables, population, plan)
                 outcomes = chunk.outcomes
+                if lever_day:
+                    lever_day.add(chunk.calls, chunk.runaway_sessions)
                 if "calls" in handles:
                     chunk.calls.select(CALL_COLUMNS).write_ndjson(handles["calls"])
                 if "otlp" in handles:
@@ -85,6 +91,8 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
         finally:
             for h in handles.values():
                 h.close()
+        if lever_day:
+            levers.append(lever_day.truth())
         files += [str(p.relative_to(out)) for k, p in paths.items() if wanted[k]]
         files += [str(p.relative_to(out)) for p in logs.close()] if logs else []
 
@@ -116,7 +124,8 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
         days=days, gaps=gaps,
         drift=drift(spec, org, tuple(drift_sums[False]), tuple(drift_sums[True])),
         org=org_summary(spec, org, incidents), files=sorted(files),
-        mixed=mixed.truth() if mixed else None,
+        mixed={**mixed.truth(), "levers": {"runaway_day": spec.day(runaway_day).isoformat(), "days": levers}}
+        if mixed else None,
     )
     truth.write(out / "ground_truth.json")
     return truth

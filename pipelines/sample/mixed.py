@@ -18,6 +18,7 @@ from pipelines.sample.exports import Ledger, OpenAIDay
 from pipelines.sample.exports_cloud import azure_csv, azure_rows, cur_csv, cur_rows
 from pipelines.sample.exports_dashboard import Dashboard, restate
 from pipelines.sample.frames import CALL_COLUMNS
+from pipelines.sample.levers import LEVER_COLUMNS
 from pipelines.sample.log_bedrock import write_invocations
 from pipelines.sample.log_langfuse import LangfusePages, observations
 from pipelines.sample.log_litellm import float_prices, write_litellm
@@ -52,7 +53,7 @@ class DayLogs:
         calls = observe(chunk.calls, self.T, rng)
         canonical = seen_by(calls, CANONICAL)
         if canonical.height:
-            canonical.select(CALL_COLUMNS).write_ndjson(self._handle("calls"))
+            canonical.select(CALL_COLUMNS + LEVER_COLUMNS).write_ndjson(self._handle("calls"))
         spans = seen_by(calls, OTLP)
         if spans.height:
             write_otlp(spans, rng, self._handle("otlp"), call_id=False)

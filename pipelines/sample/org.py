@@ -110,6 +110,7 @@ class Prompt:
     version: str  # e.g. summarise@v7
     start: float  # fraction of the period at which it ships (0 = before the period)
     input_mult: float = 1.0  # prompt length relative to the feature's base
+    output_mult: float = 1.0  # answer length relative to the feature's base
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ class Feature:
     prompts: tuple[Prompt, ...] = ()
     outcome: tuple[str, float, str] | None = None  # (kind, chance per session, value: count | money)
     observers: tuple[str, ...] = ("canonical",)  # log sources that see its calls (mixed organisation)
+    max_output: int = 0  # output cap the calls ask for (0: none); an answer that reaches it is cut (finish "length")
+    agent: bool = False  # each session is an agent run: one trace, each step's parent is the step before
 
 
 def _r(model: str, share: float, *raw: tuple[str, float]) -> Route:

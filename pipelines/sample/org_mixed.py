@@ -56,6 +56,10 @@ _BY_NAME = {f.name: f for f in FEATURES}
 TRACED = ("otlp", "litellm")  # docs-search: OTel spans, and every call also through the LiteLLM proxy
 
 
+def _route(model: str) -> Route:
+    return Route(model, 1.0, ((model, 1.0),))
+
+
 def _moved(name: str, share: float, observers: tuple[str, ...], **changes) -> Feature:
     return replace(_BY_NAME[name], share=share, observers=observers, **changes)
 
@@ -85,6 +89,23 @@ MIXED_FEATURES: tuple[Feature, ...] = (
         (Route("gemini-api/gemini-2.5-flash", 1.0, (("gemini-2.5-flash", 1.0),)),),
         input_median=400, output_median=40, observers=TRACED,
         prompts=(Prompt("suggest@v1", 0.0),),
+    ),
+    # Output caps and agents (levers.py): no cap and longer answers after a prompt change; a cap too tight
+    # for its answers; an agent whose sessions are traces of parent-linked steps, a few of them runaways.
+    Feature(
+        "support-bot", "kb_answer", 0.10, 1.5, (_route("gpt-4o-mini"),),
+        input_median=2200, output_median=260, output_sigma=0.5,
+        prompts=(Prompt("kb_answer@v1", 0.0), Prompt("kb_answer@v2", 0.5, 1.0, 1.9)),
+    ),
+    Feature(
+        "support-bot", "ticket_tag", 0.08, 1.0, (_route("gpt-4o-mini"),),
+        input_median=900, output_median=60, output_sigma=0.45, max_output=64,
+        prompts=(Prompt("ticket_tag@v1", 0.0),),
+    ),
+    Feature(
+        "support-bot", "resolve_agent", 0.05, 4.0, (_route("claude-haiku-4-5"),),
+        input_median=3000, output_median=150, output_sigma=0.5, max_output=1024, agent=True,
+        prompts=(Prompt("resolve_agent@v1", 0.0),),
     ),
     _moved("summarise", 0.07, ("langfuse",)),
     _moved("email_draft", 0.08, ("langfuse",)),

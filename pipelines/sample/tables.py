@@ -68,6 +68,13 @@ class Tables:
     var_batch_ok: np.ndarray  # the variant's route has a batch API
     batch_variant: np.ndarray  # per feature: the variant a batch call goes to when its pick has no batch API
     decoy_feature: int  # the feature id-less decoy twins are planted in (-1: none)
+    out_cap: np.ndarray  # per feature: output cap (0: none)
+    agent: np.ndarray  # per feature: sessions are agent runs (traces with parent steps)
+
+    @property
+    def levers(self) -> bool:
+        """The organisation logs caps, finish reasons and traces (only the mixed one: the classic stays as pinned)."""
+        return bool((self.out_cap > 0).any() or self.agent.any())
 
     def pick_variant(self, feature: np.ndarray, u: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.var_key, feature + u, side="right")
@@ -130,16 +137,18 @@ def build_tables(org: Org) -> Tables:
         var_batch_ok=_arr(batch_ok, bool),
         batch_variant=_arr(batch_var, np.int64),
         decoy_feature=org.feature_index(org.decoy_feature) if org.decoy_feature else -1,
+        out_cap=_arr((f.max_output for f in fs), np.int64),
+        agent=_arr((f.agent for f in fs), bool),
     )
 
 
-def prompt_of(spec: SampleSpec, feature: Feature, day_index: int) -> tuple[str | None, float]:
-    """The prompt version live on a day, and its input-length multiplier."""
+def prompt_of(spec: SampleSpec, feature: Feature, day_index: int) -> tuple[str | None, float, float]:
+    """The prompt version live on a day, and its input- and output-length multipliers."""
     live = None
     for p in feature.prompts:
         if spec.index_at(p.start) <= day_index:
             live = p
-    return (live.version, live.input_mult) if live else (None, 1.0)
+    return (live.version, live.input_mult, live.output_mult) if live else (None, 1.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def org_summary(spec: SampleSpec, org: Org, incident_days: list[int]) -> dict[st
     for f in org.features:
         changes = {}
         for i in range(spec.days):
-            version, _ = prompt_of(spec, f, i)
+            version = prompt_of(spec, f, i)[0]
             if version and version not in changes:
                 changes[version] = spec.day(i).isoformat()
         prompts[f.name] = changes

@@ -114,6 +114,14 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
     )
     con.execute("create or replace temp table dim_owners as select * from owners")
     con.execute("create or replace temp table dim_whatif_models as select * from whatif")
+    k, ceilings = settings.runaway
+    runaway = pl.DataFrame(  # noqa: F841 - one row per configured ceiling, plus the default rule (feature null)
+        [(None, None, k, None, None)] + [(c["app"], c["feature"], k, c["max_calls"], c["max_cost_usd"]) for c in ceilings],
+        schema={"app": pl.String, "feature": pl.String, "k": pl.Decimal(38, 12), "max_calls": pl.Int64,
+                "max_cost_usd": pl.Decimal(38, 12)},
+        orient="row",
+    )
+    con.execute("create or replace temp table dim_runaway as select * from runaway")
     create_macros(con)
 
 

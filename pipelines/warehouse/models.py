@@ -38,6 +38,8 @@ MODELS: list[tuple[str, str]] = [
     ("marts", "mart_cost_daily"),
     ("marts", "mart_unit_economics"),
     ("marts", "mart_whatif"),
+    ("marts", "mart_output_ceilings"),
+    ("marts", "mart_sessions"),
 ]
 
 # The tables analysts rely on: written to the lake per day and published in the warehouse.

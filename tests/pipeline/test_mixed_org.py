@@ -142,3 +142,44 @@ def test_bill_owners_name_their_apps_from_tags(org):
                               "where provider = 'azure' or model = 'claude-haiku-4-5' and provider = 'aws' "
                               "group by all").fetchall())
     assert owners == {"azure/gpt-4o-mini": ["support-bot"], "aws/claude-haiku-4-5": ["support-bot"]}
+
+
+def test_output_ceilings_found_on_their_days_with_the_truths_saving(org):
+    truth, _, con = org
+    levers = truth["mixed"]["levers"]
+    for day in levers["days"]:
+        for want in day["ceilings"]:
+            row = con.execute(
+                "select sum(calls), min(uncapped_share), sum(truncated_calls), max(cap_p99_tokens), "
+                "sum(whatif_cap_p99_tokens_saved), sum(whatif_cap_p99_saving_usd), max(output_p95_tokens) "
+                "from mart_output_ceilings where day = $d and app = $a and feature = $f",
+                {"d": day["day"], "a": want["app"], "f": want["feature"]}).fetchone()
+            calls, uncapped, truncated, p99, saved, saving, p95 = row
+            assert calls == want["calls"] and truncated == want["truncated_calls"], (day["day"], want)
+            assert uncapped == want["uncapped_calls"] / want["calls"]
+            assert p99 == want["cap_p99_tokens"] and p95 == want["output_p95_tokens"]
+            assert saved == want["whatif_cap_p99_tokens_saved"]
+            assert abs(saving - Decimal(want["whatif_cap_p99_saving_usd"])) < Decimal("1e-9"), (day["day"], want)
+    by_day = {d["day"]: {c["feature"]: c for c in d["ceilings"]} for d in levers["days"]}
+    # The uncapped feature's outputs grow after its prompt change; the tight cap truncates on every day.
+    first, *later = sorted(by_day)
+    assert all(by_day[d]["kb_answer"]["output_p95_tokens"] > 1.5 * by_day[first]["kb_answer"]["output_p95_tokens"]
+               for d in later)
+    assert all(by_day[d]["ticket_tag"]["truncated_calls"] / by_day[d]["ticket_tag"]["calls"] > 0.2 for d in by_day)
+    assert all(by_day[d]["kb_answer"]["uncapped_calls"] == by_day[d]["kb_answer"]["calls"] for d in by_day)
+
+
+def test_runaway_agent_sessions_flagged_on_their_day_and_no_other(org):
+    truth, _, con = org
+    levers = truth["mixed"]["levers"]
+    flagged = con.execute(
+        "select day::varchar, session_key, calls, steps from mart_sessions "
+        "where is_runaway and feature = 'resolve_agent' order by session_key").fetchall()
+    planted = [(levers["runaway_day"], r["session_id"], r["calls"], r["calls"])
+               for d in levers["days"] for r in d["runaways"]]
+    assert planted and flagged == sorted(planted, key=lambda r: r[1])
+    # Each runaway is a chain (steps = calls, through parent_call_id) and the feature's costliest sessions that day.
+    top = con.execute("select is_runaway, feature_cost_share > 0.1 from mart_sessions where day = $d "
+                      "and feature = 'resolve_agent' order by cost_usd desc limit 4",
+                      {"d": levers["runaway_day"]}).fetchall()
+    assert top == [(True, True)] * 3 + [(False, False)]

@@ -44,7 +44,7 @@ def langfuse_pages(out: Path, day: str) -> list[dict]:
 
 
 def canonical(out: Path, day: str) -> pl.DataFrame:
-    return pl.read_ndjson(out / "app-logs" / f"calls-{day}.jsonl")
+    return pl.read_ndjson(out / "app-logs" / f"calls-{day}.jsonl", infer_schema_length=None)  # trace ids start late
 
 
 def azure_rows(out: Path, day: str) -> list[dict]:

@@ -27,6 +27,7 @@ from pipelines.ingest.attributes import (
     Params,
     bigint_sql,
     dimension_columns,
+    finish_reason_sql,
     json_dotted_path,
     json_records_sql,
     member_sql,
@@ -78,8 +79,15 @@ class BedrockInvocationCalls(InputFormat):
         )
         dims = {
             f: mapping.sql(f, lookup, params, native=native_app if f == "app" else ())
-            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id")
+            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id",
+                      "trace_id", "parent_call_id")
         }
+        # One scalar each out of the bodies, never their messages: the cap the request set (Converse
+        # inferenceConfig.maxTokens, Anthropic max_tokens) and the reason the model stopped.
+        max_tokens = bigint_sql(f"coalesce({top('input.inputBodyJson.inferenceConfig.maxTokens')}, "
+                                f"{top('input.inputBodyJson.max_tokens')})")
+        stop = (f"coalesce({top('output.outputBodyJson.stopReason')}, {top('output.outputBodyJson.stop_reason')}, "
+                f"{top('stopReason')})")
         uncached = bigint_sql(top("input.inputTokenCount"))
         cached = bigint_sql(top("input.cacheReadInputTokenCount"))
         write = bigint_sql(top("input.cacheWriteInputTokenCount"))
@@ -113,6 +121,10 @@ class BedrockInvocationCalls(InputFormat):
                     false as response_cache_hit,
                     {top('requestId')} as provider_request_id,
                     null::decimal(38, 12) as reported_cost_usd,
+                    {max_tokens} as max_output_tokens,
+                    {finish_reason_sql(stop, params)} as finish_reason,
+                    {dims['trace_id']} as trace_id,
+                    {dims['parent_call_id']} as parent_call_id,
                     j is null as _unreadable,
                     {_bad_count(top)} as _bad_count,
                     {top('requestId')} as _request_id,

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.db import connect
+from pipelines.ingest.attributes import FINISH_REASONS
 from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, jsonl_records, split_errors
 
 CALL_FIELDS = [
@@ -40,6 +41,10 @@ CALL_FIELDS = [
     Field("project_id", "$.project_id"),
     Field("workspace_id", "$.workspace_id"),
     Field("api_key_id", "$.api_key_id"),
+    Field("max_output_tokens", "$.max_output_tokens", "BIGINT"),
+    Field("finish_reason", "$.finish_reason"),
+    Field("trace_id", "$.trace_id"),
+    Field("parent_call_id", "$.parent_call_id"),
 ]
 
 OUTCOME_FIELDS = [
@@ -61,6 +66,13 @@ def _read(path: Path, fields: list[Field], ctx: ParseContext) -> tuple[pl.DataFr
         return split_errors(jsonl_records(con, path, fields, ctx.lines))
     finally:
         con.close()
+
+
+def _finish_reason(raw: pl.Expr) -> pl.Expr:
+    """Canonical finish reason (``attributes.FINISH_REASONS``); an unknown one as written, blank as null."""
+    trimmed = raw.str.strip_chars()
+    known = trimmed.str.to_lowercase().replace_strict(FINISH_REASONS, default=None, return_dtype=pl.String)
+    return pl.coalesce(known, pl.when(trimmed != "").then(trimmed)).alias("finish_reason")
 
 
 def _first(sample: Sample) -> dict:
@@ -86,6 +98,7 @@ class CanonicalCalls(InputFormat):
             pl.col("status").fill_null("ok"),
             pl.col("attempt").fill_null(1),
             pl.col("provider").str.to_lowercase(),
+            _finish_reason(pl.col("finish_reason")),
         )
         return Parsed(rows=good, quarantine=quarantine)
 

@@ -32,6 +32,7 @@ from pipelines.ingest.attributes import (
     Params,
     bigint_sql,
     dimension_columns,
+    finish_reason_sql,
     first_record,
     input_tokens_sql,
     json_list_sql,
@@ -57,6 +58,9 @@ REASONING = ["output_reasoning_tokens", "output_reasoning", "reasoning_tokens"]
 PROVIDER_KEYS = ["provider", "gen_ai.provider.name", "gen_ai.system", "ls_provider", "custom_llm_provider"]
 # Metadata keys naming the model that served the call, before the model the app asked for.
 SERVED_MODEL_KEYS = ["gen_ai.response.model"]
+MAX_TOKENS_KEYS = ["max_tokens", "max_completion_tokens", "max_output_tokens", "maxOutputTokens"]
+# Langfuse has no finish-reason field; OTel-ingested observations carry the span's attribute in metadata.
+FINISH_KEYS = ["finish_reason", "gen_ai.response.finish_reasons"]
 
 
 class LangfuseObservations(InputFormat):
@@ -90,12 +94,18 @@ class LangfuseObservations(InputFormat):
             "user_id": (top("userId"),),
             "session_id": (top("sessionId"),),
             "prompt_version": (prompt_version_sql(top("promptName"), top("promptVersion")),),
+            "trace_id": (top("traceId"),),
+            "parent_call_id": (top("parentObservationId"),),
         }
         dims = {
             f: mapping.sql(f, lookup, params, tags="tags", native=native.get(f, ()))
             for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id",
-                      "provider_request_id")
+                      "provider_request_id", "trace_id", "parent_call_id")
         }
+        # modelParameters holds the request's parameters, numbers often as strings ("256").
+        max_tokens = bigint_sql("coalesce(" + ", ".join(
+            member_sql("json_extract(j, '$.modelParameters')", k, params) for k in MAX_TOKENS_KEYS) + ")")
+        finish = "coalesce(" + ", ".join(lookup(k) for k in FINISH_KEYS) + ")"
         w5, w1 = ud(["input_cache_creation_5m"]), ud(["input_cache_creation_1h"])
         cached = ud(CACHE_READ)
         write = f"coalesce({ud(CACHE_WRITE)}, case when {w5} is not null or {w1} is not null then coalesce({w5}, 0) + coalesce({w1}, 0) end)"
@@ -167,6 +177,10 @@ class LangfuseObservations(InputFormat):
                     false as response_cache_hit,
                     {dims['provider_request_id']} as provider_request_id,
                     {cost} as reported_cost_usd,
+                    {max_tokens} as max_output_tokens,
+                    {finish_reason_sql(finish, params)} as finish_reason,
+                    {dims['trace_id']} as trace_id,
+                    {dims['parent_call_id']} as parent_call_id,
                     j is null as _unreadable,
                     {top('id')} as _id,
                     {top('startTime')} as _start_text

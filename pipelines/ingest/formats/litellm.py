@@ -25,6 +25,7 @@ from pipelines.ingest.attributes import (
     bigint_sql,
     bool_sql,
     dimension_columns,
+    finish_reason_sql,
     first_record,
     input_tokens_sql,
     json_list_sql,
@@ -85,8 +86,12 @@ class LiteLLMSpendLogs(InputFormat):
         tags = "list_concat(coalesce(request_tags, []), coalesce(meta_tags, []))"
         dims = {
             f: mapping.sql(f, lookup, params, tags=tags, native=NATIVE.get(f, ()))
-            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id")
+            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id",
+                      "trace_id", "parent_call_id")
         }
+        # SpendLogs has no column for the output cap or the finish reason (they sit in the request and the
+        # response, never read): only what the app attached to its metadata.
+        max_tokens = bigint_sql("coalesce(" + ", ".join(lookup(k) for k in ("max_tokens", "max_output_tokens")) + ")")
         clp = top("custom_llm_provider")
         model = (
             f"(case when starts_with(coalesce({top('model')}, ''), {clp} || '/') "
@@ -146,6 +151,10 @@ class LiteLLMSpendLogs(InputFormat):
                     case when not regexp_full_match(coalesce({top('request_id')}, ''), '{UUID}')
                         then {top('request_id')} end as provider_request_id,
                     {money_sql(top('spend'))} as reported_cost_usd,
+                    {max_tokens} as max_output_tokens,
+                    {finish_reason_sql(lookup('finish_reason'), params)} as finish_reason,
+                    {dims['trace_id']} as trace_id,
+                    {dims['parent_call_id']} as parent_call_id,
                     j is null as _unreadable,
                     {top('startTime')} as _start_text,
                     {top('request_id')} as _request_id

@@ -28,6 +28,7 @@ from pipelines.ingest.attributes import (
     bigint_sql,
     bool_sql,
     connect,
+    finish_reason_sql,
     dimension_columns,
     input_tokens_sql,
     lines_sql,
@@ -37,7 +38,9 @@ from pipelines.ingest.attributes import (
 )
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, read_error
 
-_VALUE = {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR"}
+_VALUE = {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR",
+          # gen_ai.response.finish_reasons is a string array: its first element is the call's reason.
+          "arrayValue": {"values": [{"stringValue": "VARCHAR"}]}}
 _ATTRIBUTES = [{"key": "VARCHAR", "value": _VALUE}]
 # Only what a call row needs: events, links and unknown fields are never materialised.
 TRACES_DATA = {
@@ -50,6 +53,7 @@ TRACES_DATA = {
                         {
                             "traceId": "VARCHAR",
                             "spanId": "VARCHAR",
+                            "parentSpanId": "VARCHAR",
                             "name": "VARCHAR",
                             "startTimeUnixNano": "VARCHAR",
                             "endTimeUnixNano": "VARCHAR",
@@ -70,6 +74,8 @@ GENAI_KEYS = [
     "gen_ai.request.model",
     "gen_ai.response.model",
     "gen_ai.response.id",
+    "gen_ai.request.max_tokens",
+    "gen_ai.response.finish_reasons",
     "gen_ai.usage.input_tokens",
     "gen_ai.usage.prompt_tokens",  # deprecated
     "gen_ai.usage.output_tokens",
@@ -123,7 +129,8 @@ class OtelGenAISpans(InputFormat):
         def extra_attr(name: str) -> str:
             return "coalesce(" + ", ".join(a(k) for k in EXTRA_KEYS[name]) + ")"
 
-        dims = {f: mapping.sql(f, lookup, params) for f in FIELDS}
+        native = {"trace_id": ("nullif(trace_id, '')",), "parent_call_id": ("nullif(parent_span_id, '')",)}
+        dims = {f: mapping.sql(f, lookup, params, native=native.get(f, ())) for f in FIELDS}
         cached = bigint_sql(f"coalesce({a('gen_ai.usage.cache_read.input_tokens')}, {a('gen_ai.usage.cache_read_input_tokens')})")
         write = bigint_sql(
             f"coalesce({a('gen_ai.usage.cache_creation.input_tokens')}, {a('gen_ai.usage.cache_creation_input_tokens')})"
@@ -135,7 +142,8 @@ class OtelGenAISpans(InputFormat):
         provider_raw = f"coalesce({a('gen_ai.provider.name')}, {a('gen_ai.system')})"
         op = f"lower({a('gen_ai.operation.name')})"
         entries = (
-            "(x.key, coalesce(x.value.stringValue, x.value.intValue, x.value.doubleValue, x.value.boolValue)) "
+            "(x.key, coalesce(x.value.stringValue, x.value.intValue, x.value.doubleValue, x.value.boolValue, "
+            "x.value.arrayValue['values'][1].stringValue)) "
             f"for x in coalesce({{}}, []) if list_contains({keys}, x.key)"
         )
         sql = f"""
@@ -175,6 +183,7 @@ class OtelGenAISpans(InputFormat):
                     ra,
                     s.traceId as trace_id,
                     s.spanId as span_id,
+                    s.parentSpanId as parent_span_id,
                     s.name as span_name,
                     try_cast(s.startTimeUnixNano as bigint) as start_ns,
                     try_cast(s.endTimeUnixNano as bigint) as end_ns,
@@ -216,7 +225,10 @@ class OtelGenAISpans(InputFormat):
                     case when end_ns >= start_ns and start_ns > 0 then (end_ns - start_ns) // 1000000 end as latency_ms,
                     {bool_sql(extra_attr('response_cache_hit'))} as response_cache_hit,
                     {dims['provider_request_id']} as provider_request_id,
-                    trace_id,
+                    {bigint_sql(a('gen_ai.request.max_tokens'))} as max_output_tokens,
+                    {finish_reason_sql(a('gen_ai.response.finish_reasons'), params)} as finish_reason,
+                    {dims['trace_id']} as trace_id,
+                    {dims['parent_call_id']} as parent_call_id,
                     span_name
                 from calls
             )
@@ -310,5 +322,5 @@ def _split(rows: pl.DataFrame) -> Parsed:
             ),
         ]
     )
-    good = spans.filter(pl.col("_error_field").is_null()).drop("_error_field", "trace_id", "span_name", "line_error")
+    good = spans.filter(pl.col("_error_field").is_null()).drop("_error_field", "span_name", "line_error")
     return Parsed(rows=good, quarantine=quarantine, records_in=spans.height + bad_lines.height)
