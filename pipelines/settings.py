@@ -147,6 +147,16 @@ class Settings:
         return {str(k): dict(v) for k, v in self.section("owners").items()}
 
     @cached_property
+    def endpoints(self) -> dict[str, dict[str, Any]]:
+        """Serving endpoint name -> {resources, models, provider, capacity_tokens_per_hour, reference_model, app}."""
+        out = {}
+        for name, spec in self.section("endpoints").items():
+            if spec is not None and not isinstance(spec, dict):
+                raise ConfigError(f"{self.config_path}: endpoints.{name} must be a mapping")
+            out[str(name)] = dict(spec or {})
+        return out
+
+    @cached_property
     def budgets(self) -> list[Budget]:
         out = []
         for b in self.raw.get("budgets") or []:

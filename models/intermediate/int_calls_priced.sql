@@ -3,8 +3,15 @@
 -- Cache reads, 5-minute and 1-hour cache writes, output (incl. reasoning), batch and the long-context tier are
 -- each priced at their own rate. Calls the provider never billed (app response-cache hits, rate-limited
 -- calls) cost nothing. A call whose model has no known price keeps a null list cost and is_priced = false.
+-- A call a configured serving endpoint served (its provider is the endpoint's name, or its model one of the
+-- endpoint's models: pipelines/warehouse/endpoints.py) names the endpoint and takes the endpoint's provider.
 with merged as (
     select * from int_calls_merged
+),
+
+endpoint_keys as (
+    -- One row: lookup key -> endpoint, so each call looks its endpoint up without a join that could repeat it.
+    select map_from_entries(list({'k': key, 'v': endpoint})) as endpoint_of from dim_endpoint_keys
 ),
 
 aliases as (
@@ -20,11 +27,24 @@ calls as (
             when aliases.model is not null then 'resolved:' || aliases.evidence
             else 'as_logged'
         end as model_resolution,
+        coalesce(
+            endpoint_keys.endpoint_of['provider:' || merged.provider],
+            endpoint_keys.endpoint_of['model:' || merged.provider || '/' || merged.model_raw],
+            endpoint_keys.endpoint_of['model:' || merged.provider || '/' || merged.model],
+            endpoint_keys.endpoint_of['model:' || merged.provider || '/' || aliases.model]
+        ) as endpoint,
     from merged
+    cross join endpoint_keys
     left join aliases
         on aliases.provider = merged.provider
         and aliases.alias = merged.model
         and not coalesce(merged.model_served, false)
+),
+
+served as (
+    select calls.* replace (coalesce(endpoints.provider, calls.provider) as provider),
+    from calls
+    left join dim_endpoints as endpoints using (endpoint)
 ),
 
 prices as (
@@ -52,7 +72,7 @@ joined as (
         prices.lc_cache_write_1h_usd_per_mtok,
         prices.lc_output_usd_per_mtok,
         coalesce(tiers.model_tier, 'unknown') as model_tier,
-    from calls
+    from served as calls
     left join prices
         on prices.provider = calls.provider
         and prices.model = calls.model

@@ -9,8 +9,9 @@
 -- int_provider_usage_priced). Where the provider splits a token type the logs do not — 1-hour vs 5-minute cache
 -- writes, when no logged call of the group reports a 1-hour write — the logged side is calibrated to the
 -- provider's split: its cache writes take the provider's 1-hour share at the 1-hour premium.
+-- A serving endpoint's lines and calls are reconciled by int_endpoint_groups instead (by tokens, not list cost).
 with calls as (
-    select * from int_calls_priced
+    select * from int_calls_priced where endpoint is null
 ),
 
 usage as (
@@ -18,7 +19,7 @@ usage as (
 ),
 
 costs as (
-    select *, coalesce(model, '(non-model)') as group_model from stg_provider_costs
+    select *, coalesce(model, '(non-model)') as group_model from stg_provider_costs where endpoint is null
 ),
 
 granularity as (

@@ -42,6 +42,7 @@ final as (
         calls.project_id,
         calls.workspace_id,
         calls.api_key_id,
+        calls.endpoint,
         calls.is_priced,
         calls.list_cost_usd,
         calls.attributed_cost_usd,

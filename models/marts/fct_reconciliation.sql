@@ -1,8 +1,13 @@
 -- fct_reconciliation: one row per day × provider × model × owner: the bill against the logged calls.
 -- attributed + unattributed = billed exactly, per row, because unattributed is what attribution did not place.
 -- That the calls' attributed_cost_usd adds up to this table's is checked on every build (quality/invariants.py).
+-- A serving endpoint is one row per day (model and owner: the endpoint): its idle cost is its unattributed part.
 with groups as (
     select * from int_reconciliation_groups
+),
+
+endpoints as (
+    select * from int_endpoint_groups
 ),
 
 owners as (
@@ -25,7 +30,7 @@ line_owner_apps as (
     group by all
 ),
 
-final as (
+model_rows as (
     select
         groups.day,
         groups.provider,
@@ -72,6 +77,43 @@ final as (
         and line_owner_apps.provider = groups.provider
         and line_owner_apps.model = groups.model
         and line_owner_apps.owner = groups.owner
+),
+
+endpoint_rows as (
+    select
+        endpoints.day,
+        endpoints.provider,
+        endpoints.endpoint as model,
+        'endpoint:' || endpoints.endpoint as owner,
+        'endpoint:' || endpoints.endpoint as unattributed_owner,
+        coalesce(owners.app, endpoints.endpoint_app,
+                 case when len(endpoints.line_apps) = 1 then endpoints.line_apps[1] end) as owner_app,
+        owners.team as owner_team,
+        endpoints.billed_cost_usd,
+        endpoints.list_cost_usd,
+        null::decimal(38, 12) as provider_list_cost_usd,
+        endpoints.attributed_cost_usd,
+        endpoints.idle_cost_usd as unattributed_cost_usd,
+        endpoints.tokens as provider_tokens,
+        endpoints.tokens as logged_tokens,
+        endpoints.calls as logged_calls,
+        endpoints.unbilled_calls,
+        case when endpoints.billed_cost_usd > 0
+             then round(endpoints.attributed_cost_usd / endpoints.billed_cost_usd, 6) end as coverage,
+        case
+            when not endpoints.has_bill then 'no_bill_yet'
+            when endpoints.idle_cost_usd <> 0 then 'idle_capacity'
+            else 'matched'
+        end as gap_reason,
+        endpoints.has_foreign_currency,
+    from endpoints
+    left join owners on owners.owner = 'endpoint:' || endpoints.endpoint
+),
+
+final as (
+    select * from model_rows
+    union all by name
+    select * from endpoint_rows
 )
 
 select * from final

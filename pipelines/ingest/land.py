@@ -303,7 +303,7 @@ def line_key(rows: pl.DataFrame, table: str) -> pl.Expr:
     key = pl.concat_str([pl.col(p).cast(pl.String).fill_null("") for p in parts if p in rows.columns], separator="|")
     # The billed resource and the app its tags name split a fact only where a line has them: keys of lines
     # without them stay what they were.
-    for part in ("resource_id", "owner_app"):
+    for part in ("resource_id", "owner_app", "endpoint"):
         if part in rows.columns:
             key = key + pl.when(pl.col(part).is_not_null()).then(pl.lit(f"|{part}=") + pl.col(part)).otherwise(pl.lit(""))
     return key.alias("line_key")

@@ -26,6 +26,7 @@ from pipelines.db import connect, frame
 from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
 from pipelines.settings import Settings
+from pipelines.warehouse.endpoints import endpoint_tables, reference_models
 from pipelines.warehouse.models import MODELS, PUBLISHED, create_macros, run_model
 
 LANDED = ["calls", "outcomes", "provider_usage", "provider_costs"]
@@ -102,7 +103,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
         """,
     )
     whatif = whatif_models(settings)
-    pairs = pl.concat([pairs, whatif]).unique()
+    pairs = pl.concat([pairs, whatif, reference_models(settings)]).unique()
     prices = price_table(pairs, [day], settings)  # noqa: F841
     con.execute("create or replace temp table dim_prices as select * from prices")
     tiers = model_tiers(prices, settings)  # noqa: F841
@@ -122,6 +123,10 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
         orient="row",
     )
     con.execute("create or replace temp table dim_runaway as select * from runaway")
+    endpoints, endpoint_resources, endpoint_keys = endpoint_tables(settings)  # noqa: F841
+    con.execute("create or replace temp table dim_endpoints as select * from endpoints")
+    con.execute("create or replace temp table dim_endpoint_resources as select * from endpoint_resources")
+    con.execute("create or replace temp table dim_endpoint_keys as select * from endpoint_keys")
     create_macros(con)
 
 

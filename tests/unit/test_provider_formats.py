@@ -242,16 +242,17 @@ def test_openai_line_item_grammar() -> None:
         "Vector storage",
         "gpt-4.1-2025-04-14,  cache writes",
         None,
+        "ft-gpt-4o-mini-2024-07-18 training",
     ]
     out = pl.DataFrame({"li": items}).select(parse_line_item(pl.col("li")))
     assert out["model_raw"].to_list() == [
         "gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-5.1", "gpt-audio-mini-2025-12-15", "whisper-1",
-        None, None, "gpt-4.1-2025-04-14", None]
+        None, None, "gpt-4.1-2025-04-14", None, None]
     assert out["token_type"].to_list() == [
-        "cached_input", "output", "output", "input", None, None, None, "cache_write_5m", None]
+        "cached_input", "output", "output", "input", None, None, None, "cache_write_5m", None, None]
     assert out["cost_type"].to_list() == [
-        "tokens", "tokens", "tokens", "tokens", "other", "web_search", "storage", "tokens", "other"]
-    assert out["is_batch"].to_list() == [False, True, False, False, False, False, False, False, False]
+        "tokens", "tokens", "tokens", "tokens", "other", "web_search", "storage", "tokens", "other", "fine_tuning"]
+    assert out["is_batch"].to_list() == [False, True, False, False, False, False, False, False, False, False]
     assert out["line_item"][7] == "gpt-4.1-2025-04-14, cache writes"
 
 

@@ -6,8 +6,12 @@ read/write variants, ``-cross-region-global``/``_Global`` and ``batch``/``flex``
 tiers), ``line_item_usage_amount``, ``line_item_unblended_cost``, ``line_item_line_item_type``,
 the ``product`` and ``resource_tags`` map columns (JSON text in CSV), ``line_item_iam_principal``
 and ``line_item_resource_id`` (an application inference profile's ARN, landed as ``resource_id``;
-the model stays the one the usage type names). Only Bedrock rows land (other services are not LLM
-spend). First-party token usage types count thousands of tokens, Marketplace ones millions, unless
+the model stays the one the usage type names). Bedrock rows land, and the infrastructure that serves models:
+EC2 GPU and accelerator instances (``USE1-BoxUsage:p4d.24xlarge``, ``SpotUsage:g5.2xlarge``, ``inf2``, ``trn1``)
+and SageMaker endpoint hosting (``USE1-Host:ml.g5.2xlarge``) as ``compute``, Bedrock provisioned throughput
+(model units per hour: a usage type naming ``ProvisionedThroughput`` or ``ModelUnit``) as ``provisioned``, each
+with its hours (``usage_hours``) and the endpoint its ``user_endpoint`` tag names. Other services are not LLM
+spend and are reported as skipped. First-party token usage types count thousands of tokens, Marketplace ones millions, unless
 ``pricing_unit`` says otherwise (``1K tokens``, ``1M tokens``, ``1,000 tokens``, ``tokens``).
 Costs land with token usage beside them. A line's app is its first app-naming cost allocation tag
 (``user_app``, ``user_application``, ``user_service``, …).
@@ -31,7 +35,9 @@ from pipelines.ingest.formats.billing import (
     USAGE_DIMS,
     USAGE_SUMS,
     app_tag_keys,
+    endpoint_tag_keys,
     first_rule,
+    hours,
     iam_owner,
     in_scope,
     json_tag_app,
@@ -79,6 +85,11 @@ TIER_RULES = [(r"batch", "batch"), (r"flex", "flex"), (r"priority", "priority")]
 COST_TYPES = {"Credit": "credit", "Refund": "refund", "EdpDiscount": "credit", "BundledDiscount": "credit",
               "PrivateRateDiscount": "credit", "SavingsPlanNegation": "credit", "Tax": "tax", "Fee": "other"}
 REGION_PREFIX = r"^[A-Za-z]{2,4}\d?-"
+# Infrastructure that serves models, by usage type: EC2 GPU/accelerator instance families (p*, g*, inf*, trn*)
+# and SageMaker endpoint hosting bill instance-hours; Bedrock provisioned throughput bills model-unit hours.
+GPU_INSTANCE = r"(?i)(?:boxusage|spotusage|dedicatedusage|hostusage|unusedbox)[^:]*:(?:p\d|g\d|inf\d|trn\d)[a-z0-9-]*\.\w+$"
+SAGEMAKER_HOSTING = r"(?i)(?:^|-)host:ml\."
+PROVISIONED = r"(?i)provisioned|model.?units?"
 FIRST_PARTY_TOKENS = (
     r"-(?:mantle-)?(?:cache-read-input-token-count|cache-write-input-token-count|cache-read-input-tokens|"
     r"cache-write-input-tokens|input-tokens|output-tokens)\b.*$"
@@ -148,9 +159,14 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         | service.fill_null("").str.contains("(?i)bedrock")
         | product_name.fill_null("").str.contains("(?i)bedrock")
     )
-    good, skipped = in_scope(good, is_bedrock)
     ut = pl.col("usage_type").str.strip_chars()
     low = ut.str.to_lowercase()
+    is_compute = (_in_service(service, "(?i)AmazonEC2") & ut.str.contains(GPU_INSTANCE)) | (
+        _in_service(service, "(?i)SageMaker") & ut.str.contains(SAGEMAKER_HOSTING))
+    is_provisioned = is_bedrock & ut.str.contains(PROVISIONED)
+    good = good.with_columns(
+        pl.when(is_compute).then(pl.lit("compute")).when(is_provisioned).then(pl.lit("provisioned")).alias("_infra"))
+    good, skipped = in_scope(good, is_bedrock | is_compute)
     is_tokens = low.str.contains(TOKEN_USAGE) & pl.col("item_type").fill_null("Usage").is_in(
         ["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"]
     )
@@ -166,15 +182,21 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
     currency = pl.col("currency").fill_null("USD").str.to_uppercase()
     tags, prefixes = pl.col("tags"), ("user_", "user:", "")
     good = with_distinct(good, "tags", _tag=json_tag_owner(tags, owner_tag_keys(ctx.settings), prefixes),
-                         _app=json_tag_app(tags, app_tag_keys(ctx.settings), prefixes))
+                         _app=json_tag_app(tags, app_tag_keys(ctx.settings), prefixes),
+                         _endpoint=json_tag_app(tags, endpoint_tag_keys(ctx.settings), prefixes))
     good = with_distinct(good, "principal", _iam=iam_owner(pl.col("principal")))
+    infra = pl.col("_infra").is_not_null() & pl.col("item_type").fill_null("Usage").is_in(
+        ["Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"])
     rows = good.with_columns(
         pl.lit(PROVIDER).alias("provider"),
         ut.alias("line_item"),
         pl.when(is_tokens).then(model_raw).alias("model_raw"),
-        pl.when(is_tokens).then(pl.lit("tokens")).otherwise(
+        pl.when(is_tokens).then(pl.lit("tokens")).when(infra).then(pl.col("_infra")).otherwise(
             pl.col("item_type").replace_strict(COST_TYPES, default="other", return_dtype=pl.String)
         ).alias("cost_type"),
+        pl.when(infra).then(hours(pl.col("usage_amount"), pl.coalesce(pl.col("pricing_unit"), pl.lit("Hrs"))))
+        .alias("usage_hours"),
+        pl.when(pl.col("_infra").is_not_null()).then(pl.col("_endpoint")).alias("endpoint"),
         pl.when(is_tokens).then(first_rule(low, TOKEN_TYPE_RULES)).alias("token_type"),
         low.str.contains("batch").alias("is_batch"),
         first_rule(low, TIER_RULES).alias("service_tier"),
@@ -204,6 +226,10 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
     usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
     return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped,
                   extra={"provider_usage": usage})
+
+
+def _in_service(service: pl.Expr, code: str) -> pl.Expr:
+    return pl.col("product_code").fill_null("").str.contains(code) | service.fill_null("").str.contains(code)
 
 
 # ---- Bedrock model invocation logs -------------------------------------------------------------

@@ -11,6 +11,13 @@ Inp glbl Tokens"): the token type and batch flag come from the rules below, the 
 ``schemas/model_aliases.yaml`` (``model_raw`` is the meter as billed). Tokens = ``quantity`` times
 the unit of measure's scale (``1K``, ``1M``, ``1,000``; a meter ending in "1M Tokens" when the
 unit says nothing). A line's app is its first app-naming tag (``app``, ``application``, ``service``, …).
+
+The infrastructure that serves models lands with its hours (``usage_hours``, from ``unitOfMeasure`` "1 Hour" /
+"100 Hours"): GPU virtual machines (NC and ND series: meterSubCategory "NCadsA100v4 Series", meterName "NC24ads
+A100 v4") and Azure ML online endpoints (a ResourceId under ``/onlineEndpoints/``) as ``compute``; Azure OpenAI
+provisioned throughput units (PTU meters: "Provisioned Managed Global Unit", "... Provisioned Throughput Unit")
+as ``provisioned``. Their endpoint is the first endpoint-naming tag (``endpoint``, ``inference_endpoint``, …),
+else the Azure ML online endpoint's name. Other virtual machines are not LLM spend and are skipped.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from pipelines.ingest.formats.billing import (
     USAGE_DIMS,
     USAGE_SUMS,
     app_tag_keys,
+    endpoint_tag_keys,
     first_rule,
+    hours,
     in_scope,
     json_tag_app,
     json_tag_owner,
@@ -58,6 +67,8 @@ TOKEN_TYPE_RULES = [
 # Tokens per unit of quantity: unitOfMeasure first (billing.unit_scale), the meter name when the unit says nothing.
 METER_SCALES = [(r"\b1m tokens$", "1000000")]
 LLM_ROWS = r"(?i)token|openai|foundry|ai services|cognitive"
+GPU_VM = r"(?i)(?:^|[\s_])n[cd]\w*"  # NC / ND series sizes and their subcategories
+ML_ENDPOINT = r"(?i)/onlineendpoints/([^/]+)"
 
 COLS = [
     Col("day", "date|usagedate|usage_date", "DATE", required=True, parse=DAY),
@@ -100,7 +111,13 @@ class AzureCostDetails(InputFormat):
         what = pl.concat_str(
             [meter, pl.col("meter_category"), pl.col("meter_subcategory"), pl.col("product")], separator=" ", ignore_nulls=True
         )
-        good, skipped = in_scope(good, what.str.contains(LLM_ROWS))
+        vm = pl.col("meter_category").fill_null("").str.contains("(?i)virtual machines")
+        gpu_vm = vm & pl.concat_str([meter, pl.col("meter_subcategory")], separator=" ", ignore_nulls=True).str.contains(GPU_VM)
+        compute = gpu_vm | pl.col("resource_id").fill_null("").str.contains(ML_ENDPOINT)
+        provisioned = what.str.contains(LLM_ROWS) & what.str.contains("(?i)provisioned|\\bptu\\b")
+        good = good.with_columns(
+            pl.when(compute).then(pl.lit("compute")).when(provisioned).then(pl.lit("provisioned")).alias("_infra"))
+        good, skipped = in_scope(good, what.str.contains(LLM_ROWS) | compute)
         words = meter.str.to_lowercase().str.replace_all(r"[-_]+", " ")
         is_tokens = words.str.contains(r"\btokens?$")
         scale = pl.coalesce(unit_scale(pl.col("unit")), first_rule(words, METER_SCALES, "1000").cast(pl.Int64))
@@ -114,12 +131,18 @@ class AzureCostDetails(InputFormat):
         )
         resource = pl.col("resource_id").str.extract(r"(?i)/accounts/([^/]+)", 1)
         good = with_distinct(good, "tags", _tag=json_tag_owner(pl.col("tags"), owner_tag_keys(ctx.settings)),
-                             _app=json_tag_app(pl.col("tags"), app_tag_keys(ctx.settings)))
+                             _app=json_tag_app(pl.col("tags"), app_tag_keys(ctx.settings)),
+                             _endpoint=json_tag_app(pl.col("tags"), endpoint_tag_keys(ctx.settings)))
+        infra = pl.col("_infra").is_not_null() & ~is_tokens
         rows = good.with_columns(
             pl.lit(PROVIDER).alias("provider"),
             meter.alias("line_item"),
             pl.when(is_tokens).then(meter).alias("model_raw"),
-            pl.when(is_tokens).then(pl.lit("tokens")).otherwise(pl.lit("other")).alias("cost_type"),
+            pl.when(is_tokens).then(pl.lit("tokens")).when(infra).then(pl.col("_infra")).otherwise(pl.lit("other"))
+            .alias("cost_type"),
+            pl.when(infra).then(hours(pl.col("quantity"), pl.col("unit"))).alias("usage_hours"),
+            pl.when(infra).then(pl.coalesce(pl.col("_endpoint"), pl.col("resource_id").str.extract(ML_ENDPOINT, 1)))
+            .alias("endpoint"),
             pl.when(is_tokens).then(first_rule(words, TOKEN_TYPE_RULES)).alias("token_type"),
             words.str.contains(r"\bbatch\b").alias("is_batch"),
             pl.when(words.str.contains(r"\bbatch\b")).then(pl.lit("batch")).alias("service_tier"),

@@ -31,7 +31,7 @@ USAGE_SUMS = [
 ]
 USAGE_DIMS = ["day", "provider", "model_raw", "owner", "is_batch", "service_tier", "is_long_context", "project_id",
               "workspace_id", "api_key_id", "owner_app", "resource_id"]
-COST_SUMS = ["billed_amount", "billed_cost_usd"]
+COST_SUMS = ["billed_amount", "billed_cost_usd", "usage_hours"]
 COST_DIMS = [
     "day",
     "provider",
@@ -47,6 +47,7 @@ COST_DIMS = [
     "api_key_id",
     "owner_app",
     "resource_id",
+    "endpoint",
 ]
 
 
@@ -107,6 +108,28 @@ def _configured_tag_keys(settings, fields: tuple[str, ...]) -> list[str]:
     """The keys ``attributes:`` maps to ``fields``, as tag keys (``tag:app`` and ``app`` name the same tag)."""
     keys = [str(k) for name in fields for k in settings.attribute_mapping.get(name, [])]
     return [k.lower().removeprefix("tag:") for k in keys]
+
+
+# Tag/label keys that name the serving endpoint an infrastructure line (GPU instance, SageMaker / Vertex / Azure ML
+# endpoint, provisioned throughput) belongs to; tokenbooks.yaml's ``attributes: endpoint:`` keys are tried first.
+ENDPOINT_TAG_KEYS = ["endpoint", "inference_endpoint", "inference-endpoint", "endpoint_name", "endpoint-name"]
+
+
+def endpoint_tag_keys(settings) -> list[str]:
+    return list(dict.fromkeys(_configured_tag_keys(settings, ("endpoint",)) + ENDPOINT_TAG_KEYS))
+
+
+def hours(amount: pl.Expr, unit: pl.Expr) -> pl.Expr:
+    """A quantity in hours, from its unit's text: ``Hrs``, ``hour``, ``1 Hour``, ``100 Hours``, ``ModelUnit-Hours``,
+    ``seconds``; null when the unit is not time."""
+    low = unit.str.strip_chars().str.to_lowercase()
+    per = low.str.extract(r"^(\d+(?:\.\d+)?)\s*h", 1).fill_null("1").cast(pl.Decimal(38, 9))
+    value = amount.cast(pl.Decimal(38, 9))
+    return (
+        pl.when(low.str.contains(r"(?:^|[\s-])(?:hrs?|hours?)$|^\d+(?:\.\d+)?\s*(?:hrs?|hours?)$")).then(value * per)
+        .when(low.str.contains(r"^(?:seconds?|s)$")).then(value / 3600)
+        .cast(pl.Decimal(38, 9))
+    )
 
 
 def owner_tag_keys(settings) -> list[str]:

@@ -19,6 +19,11 @@ tokens (``count``, ``tokens``, characters, or a scaled unit like ``1000 count``)
 ``1000 count``, ``count``). Thinking SKUs are output that is reasoning. A line's app is its first
 app-naming label (``app``, ``application``, …), else the project's.
 
+The infrastructure that serves models lands as ``compute`` with its hours (``usage_hours``): Compute Engine
+GPU/TPU SKUs ("Nvidia Tesla A100 GPU running in Americas", "Nvidia L4 GPU running in EMEA") and Vertex AI
+prediction node and GPU SKUs ("Vertex AI: Online/Batch Prediction NVIDIA L4 GPU running in Americas", "... node
+hours"); the endpoint is its first endpoint-naming label (``endpoint``, ``inference_endpoint``, …).
+
 The detailed export adds ``resource.name``; it is not landed (no ``resource_id``): the SKU already
 names the model, and a standard and a detailed export of the same day must name the same facts
 (``line_key``), which a resource the standard export does not have would split.
@@ -38,7 +43,9 @@ from pipelines.ingest.formats.billing import (
     USAGE_DIMS,
     USAGE_SUMS,
     app_tag_keys,
+    endpoint_tag_keys,
     first_rule,
+    hours,
     normalise_text,
     owner,
     owner_tag_keys,
@@ -62,6 +69,7 @@ from pipelines.ingest.formats.readers import (
 PROVIDER = "google"
 # What a SKU bills, first match wins (lower-cased, whitespace-normalised description).
 SKU_RULES: list[tuple[str, str, str | None]] = [
+    (r"\b(?:nvidia|gpu|tpu)\b.*\brunning\b|prediction.*\bnode|\bnode hours?\b", "compute", None),
     (r"storage|token hours|per hour", "storage", None),
     (r"grounding|google search|web search", "web_search", None),
     (r"code execution", "code_execution", None),
@@ -163,7 +171,8 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
     currency = pl.col("currency").fill_null("USD").str.to_uppercase()
     labels, project_labels = pl.col("labels").str.json_decode(LABELS), pl.col("project_labels").str.json_decode(LABELS)
     apps = app_tag_keys(ctx.settings)
-    good = with_distinct(good, "labels", _tag=tag_owner(labels, owner_tag_keys(ctx.settings)), _app=tag_app(labels, apps))
+    good = with_distinct(good, "labels", _tag=tag_owner(labels, owner_tag_keys(ctx.settings)), _app=tag_app(labels, apps),
+                         _endpoint=tag_app(labels, endpoint_tag_keys(ctx.settings)))
     good = with_distinct(good, "project_labels", _project_app=tag_app(project_labels, apps))
     rows = good.with_columns(
         pl.lit(PROVIDER).alias("provider"),
@@ -171,6 +180,10 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.when(is_model).then(sku).alias("model_raw"),
         cost_type.alias("cost_type"),
         pl.when(cost_type == "tokens").then(token_type).alias("token_type"),
+        pl.when(cost_type == "compute").then(pl.coalesce(
+            hours(pl.col("pricing_amount"), pl.col("pricing_unit")), hours(pl.col("usage_amount"), pl.col("usage_unit"))
+        )).alias("usage_hours"),
+        pl.when(cost_type == "compute").then(pl.col("_endpoint")).alias("endpoint"),
         low.str.contains(r"\bbatch\b").alias("is_batch"),
         net.alias("billed_amount"),
         currency.alias("currency"),

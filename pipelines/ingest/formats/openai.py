@@ -60,6 +60,9 @@ TOKEN_TYPES = {
 }
 # Line items without a model: first matching pattern -> cost_type.
 NON_MODEL_COST_TYPES = [
+    # A fine-tuning job ("ft-gpt-4o-mini-2024-07-18 training"): not token usage of the base model, so not spread
+    # over its calls; the tuned model stays named in line_item.
+    (r"^ft[-:]|fine.?tun", "fine_tuning"),
     (r"web search", "web_search"),
     (r"code interpreter|container", "code_execution"),
     (r"storage|vector store", "storage"),
