@@ -10,7 +10,7 @@ DEMO_DAYS ?= 30
 DEMO_CALLS ?= 5000
 DEMO_SEED ?= 7
 
-.PHONY: demo test ui bench bench-small clean venv
+.PHONY: demo test test-tz mutate ui bench bench-small clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The unit and asset tests again with the clock 14 hours ahead of UTC: days must not depend on the machine's zone.
+test-tz: $(STAMP)
+	TZ=Pacific/Kiritimati $(BIN)/python -m pytest tests/unit tests/assets
+
+# Plant each bug of tests/mutations/mutants.yaml in a scratch copy, one at a time; fails if the tests miss one.
+MUTATE_JOBS ?= 2
+mutate: $(STAMP)
+	$(BIN)/python -m tests.mutations.run --jobs $(MUTATE_JOBS)
 
 ui: $(STAMP)
 	$(BIN)/dagster dev -m pipelines.definitions

@@ -32,34 +32,34 @@ class Case:
 
 CASES = {
     # 123456.789012345678 - 0.0018 = 123456.787212345678
-    "openai page, JSON number": Case("openai/costs_pages.jsonl", '"value":0.0018,', '"value":123456.789012345678,',
+    "openai-page-json-number": Case("openai/costs_pages.jsonl", '"value":0.0018,', '"value":123456.789012345678,',
                                      D("123456.787212345678")),
     # 987654.321098765432 - 0.00375 = 987654.317348765432
-    "openai page, JSON string": Case("openai/costs_pages.jsonl", '"value":"0.00375"', '"value":"987654.321098765432"',
+    "openai-page-json-string": Case("openai/costs_pages.jsonl", '"value":"0.00375"', '"value":"987654.321098765432"',
                                      D("987654.317348765432")),
     # 198765.432109876543 - 0.00375 = 198765.428359876543
-    "openai dashboard CSV": Case("openai/dashboard_costs.csv", ",0.00375,", ",198765.432109876543,",
+    "openai-dashboard-csv": Case("openai/dashboard_costs.csv", ",0.00375,", ",198765.432109876543,",
                                 D("198765.428359876543")),
     # cents: 98765432109.876543210 - 123.78912 = 98765431986.087423210 cents = $987654319.8608742321
-    "anthropic cost report, cents": Case("anthropic/cost_report.json", '"amount": "123.78912"',
+    "anthropic-cost-report-cents": Case("anthropic/cost_report.json", '"amount": "123.78912"',
                                          '"amount": "98765432109.876543210"', D("987654319.8608742321")),
     # cost 0.6 -> 123456.789012345678: + 123456.189012345678
-    "gcp billing JSON, cost as a number": Case("google/billing_export.jsonl", '"cost": 0.6,',
+    "gcp-billing-json-cost-number": Case("google/billing_export.jsonl", '"cost": 0.6,',
                                                '"cost": 123456.789012345678,', D("123456.189012345678")),
     # credit -0.1 -> -123456.789012345678 (net = cost + credits): -123456.689012345678
-    "gcp billing JSON, a credit as a number": Case("google/billing_export.jsonl", '"FreeTrial", "amount": -0.1,',
+    "gcp-billing-json-credit-number": Case("google/billing_export.jsonl", '"FreeTrial", "amount": -0.1,',
                                                    '"FreeTrial", "amount": -123456.789012345678,',
                                                    D("-123456.689012345678")),
     # 31.708 -> 31708123.456789012345 JPY (billed_amount keeps the billing currency): + 31708091.748789012345
-    "gcp billing CSV, yen": Case("google/billing_export.csv", ",31.708,JPY,", ",31708123.456789012345,JPY,",
+    "gcp-billing-csv-yen": Case("google/billing_export.csv", ",31.708,JPY,", ",31708123.456789012345,JPY,",
                                  D("31708091.748789012345"), column="billed_amount"),
     # 0.02469134 -> 187654.321098765432: + 187654.296407425432
-    "aws CUR CSV": Case("aws/cur2_bedrock.csv", ",0.02469134,", ",187654.321098765432,", D("187654.296407425432")),
+    "aws-cur-csv": Case("aws/cur2_bedrock.csv", ",0.02469134,", ",187654.321098765432,", D("187654.296407425432")),
     # costInUsd 0.180075 -> 176543.210987654321: + 176543.030912654321
-    "azure cost details": Case("azure/cost_details_mca.csv", ",0.180075,0.92,", ",176543.210987654321,0.92,",
+    "azure-cost-details-csv": Case("azure/cost_details_mca.csv", ",0.180075,0.92,", ",176543.210987654321,0.92,",
                                D("176543.030912654321")),
     # 1.2345678 -> 6543210.987654321098: + 6543209.753086521098
-    "openrouter activity, JSON number": Case("openrouter/activity.json", '"usage": 1.2345678,',
+    "openrouter-activity-json-number": Case("openrouter/activity.json", '"usage": 1.2345678,',
                                              '"usage": 6543210.987654321098,', D("6543209.753086521098")),
 }
 
