@@ -32,8 +32,9 @@ test-tz: $(STAMP)
 
 # Plant each bug of tests/mutations/mutants.yaml in a scratch copy, one at a time; fails if the tests miss one.
 MUTATE_JOBS ?= 2
+MUTATE_FLAGS ?=
 mutate: $(STAMP)
-	$(BIN)/python -m tests.mutations.run --jobs $(MUTATE_JOBS)
+	$(BIN)/python -m tests.mutations.run --jobs $(MUTATE_JOBS) $(MUTATE_FLAGS)
 
 ui: $(STAMP)
 	$(BIN)/dagster dev -m pipelines.definitions
