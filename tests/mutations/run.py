@@ -26,9 +26,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = Path(__file__).with_name("mutants.yaml")
-# Not copied: environments, data and caches (the copy runs on this checkout's .venv).
-SKIP = {".git", ".venv", "data", "__pycache__", ".pytest_cache", ".hypothesis", "storage", "logs", "history",
-        "schedules", "work", "results"}
+# Not copied: the environment, data and run state (paths from the repo root; the copy runs on this checkout's
+# .venv), and caches wherever they are.
+SKIP_PATHS = {".git", ".venv", "data", "benchmarks/work", "dagster_home/storage", "dagster_home/logs",
+              "dagster_home/history", "dagster_home/schedules"}
+SKIP_NAMES = {"__pycache__", ".pytest_cache", ".hypothesis"}
 KEYS = ("id", "rule", "file", "original", "replacement", "tests")
 
 
@@ -76,7 +78,9 @@ def stale(mutants: list[Mutant], root: Path = ROOT) -> list[str]:
 
 def scratch_copy(dest: Path) -> Path:
     def ignore(folder: str, names: list[str]) -> set[str]:
-        return {n for n in names if n in SKIP or n.endswith((".egg-info", ".pyc"))}
+        here = Path(folder).relative_to(ROOT)
+        return {n for n in names
+                if n in SKIP_NAMES or (here / n).as_posix() in SKIP_PATHS or n.endswith((".egg-info", ".pyc"))}
 
     shutil.copytree(ROOT, dest, ignore=ignore, symlinks=True)
     return dest
