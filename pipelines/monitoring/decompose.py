@@ -141,9 +141,10 @@ def _rounded(effects: dict[str, Fraction], total: Fraction, other: Fraction) -> 
     rounded = {f: _dec(v) for f, v in effects.items()}
     rounded["other"] = _dec(other)
     residue = _dec(total) - sum(rounded.values(), Decimal(0))
-    # Each rounded value is within Q/2 of its exact value, so only the effects' rounding can be absorbed: more
-    # than that is an arithmetic error, which spreading over the largest effect would hide.
-    if abs(residue) > Q * (len(rounded) + 1) / 2:
+    # Each rounded value is within Q/2 of its exact value (and the total too): the residue of rounding is at most
+    # (n + 1) × Q/2. Twice that is allowed (the decimal division's own last digit); more is an arithmetic error,
+    # which spreading over the largest effect would hide.
+    if abs(residue) > Q * (len(rounded) + 1):
         raise ArithmeticError(f"spend effects do not add up: they miss the change of {_dec(total)} by {residue}")
     if residue:
         largest = max(rounded, key=lambda f: abs(rounded[f]))
