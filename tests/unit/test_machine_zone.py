@@ -69,6 +69,24 @@ def test_a_calls_day_is_its_utc_date_on_a_machine_far_from_utc(home, tmp_path, m
     assert built == {k: d for k, (_, d) in ZONED.items()}
 
 
+def test_an_otel_spans_instant_is_the_same_on_a_machine_far_from_utc(home, tmp_path, machine_zone):
+    """startTimeUnixNano is an instant: 1794286800 s after the epoch is 2026-11-10 05:00:00 UTC (1794268800 is
+    midnight: 20,767 days × 86,400 s; + 5 × 3,600). Read as a Kiritimati wall clock it would be 11-09 15:00 UTC."""
+    machine_zone("Pacific/Kiritimati")
+    attrs = [{"key": k, "value": {"stringValue": v}} for k, v in (
+        ("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai"), ("gen_ai.request.model", "gpt-4o-mini"),
+        ("gen_ai.response.id", "r-1"))] + [{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "10"}}]
+    start = 1794286800 * 10**9
+    spans = {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "app"}, "spans": [
+        {"traceId": "1" * 32, "spanId": "1" * 16, "name": "chat", "kind": 3, "startTimeUnixNano": str(start),
+         "endTimeUnixNano": str(start + 10**9), "attributes": attrs}]}]}]}
+    path = write_jsonl(tmp_path / "otlp.jsonl", [spans])
+    result = land_file(path, home)
+    assert (result.format, result.landed, result.days) == ("otel_genai_spans", 1, ["2026-11-10"])
+    rows = pl.read_parquet(sorted((home.lake / "calls").rglob("*.parquet")))
+    assert rows["occurred_at"].to_list() == [datetime(2026, 11, 10, 5, tzinfo=timezone.utc)]
+
+
 def test_the_digest_defaults_to_yesterday_in_utc(home, tmp_path, machine_zone, capsys):
     now = datetime.now(timezone.utc)
     machine_zone(far_zone(now))
