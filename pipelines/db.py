@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from os import PathLike
 from typing import Any
 
 import duckdb
@@ -27,7 +28,7 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
 DEFAULT_MEMORY_LIMIT = "2GB"
 
 
-def read_only(path) -> duckdb.DuckDBPyConnection:
+def read_only(path: str | PathLike[str]) -> duckdb.DuckDBPyConnection:
     """The published warehouse, read-only, in UTC (see ``connect``)."""
     con = duckdb.connect(str(path), read_only=True)
     con.execute("set TimeZone = 'UTC'")

@@ -5,11 +5,11 @@ recipient's scope. Each carries its own tag, a script, an attribute break-out an
 The HTML shows each as text (escaped, never markup), the text part shows it as written on one line, and no mail
 header gains a line."""
 
+import json
+import re
 from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.policy import default
-import json
-import re
 
 import pytest
 import yaml
