@@ -10,7 +10,7 @@ DEMO_DAYS ?= 30
 DEMO_CALLS ?= 5000
 DEMO_SEED ?= 7
 
-.PHONY: demo test ui bench bench-small clean venv focus-validator
+.PHONY: demo test test-tz mutate ui bench bench-small clean venv focus-validator
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ demo: $(STAMP)
 
 test: $(STAMP) $(FOCUS_STAMP)
 	$(BIN)/python -m pytest
+
+# The unit and asset tests again with the clock 14 hours ahead of UTC: days must not depend on the machine's zone.
+test-tz: $(STAMP)
+	TZ=Pacific/Kiritimati $(BIN)/python -m pytest tests/unit tests/assets
+
+# Plant each bug of tests/mutations/mutants.yaml in a scratch copy, one at a time; fails if the tests miss one.
+MUTATE_JOBS ?= 2
+MUTATE_FLAGS ?=
+mutate: $(STAMP)
+	$(BIN)/python -m tests.mutations.run --jobs $(MUTATE_JOBS) $(MUTATE_FLAGS)
 
 ui: $(STAMP)
 	$(BIN)/dagster dev -m pipelines.definitions

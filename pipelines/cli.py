@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from pipelines.settings import ConfigError, Settings, load_settings
@@ -26,6 +26,11 @@ def _day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def utc_today() -> date:
+    """Today's UTC date: days are UTC dates, not the machine's."""
+    return datetime.now(timezone.utc).date()
 
 
 def cmd_ingest(args, settings: Settings) -> int:
@@ -93,10 +98,12 @@ def cmd_build(args, settings: Settings) -> int:
 def cmd_sql(args, settings: Settings) -> int:
     import duckdb
 
+    from pipelines.db import read_only
+
     if not settings.warehouse.exists():
         print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
         return 2
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = read_only(settings.warehouse)
     try:
         rel = con.sql(args.query)
         if rel is None:
@@ -138,8 +145,7 @@ def cmd_doctor(args, settings: Settings) -> int:
 
 
 def cmd_whatif(args, settings: Settings) -> int:
-    import duckdb
-
+    from pipelines.db import read_only
     from pipelines.reporting.whatif import describe, reprice
 
     if not settings.warehouse.exists():
@@ -149,9 +155,9 @@ def cmd_whatif(args, settings: Settings) -> int:
     if not provider:
         print("error: --model takes provider/model, e.g. openai/gpt-4o-mini", file=sys.stderr)
         return 2
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = read_only(settings.warehouse)
     try:
-        end = args.to_day or con.execute("select max(day) from fct_llm_calls").fetchone()[0] or date.today()
+        end = args.to_day or con.execute("select max(day) from fct_llm_calls").fetchone()[0] or utc_today()
         start = args.from_day or end - timedelta(days=29)
         try:
             result = reprice(con, args.feature, provider, model, args.batch, start, end, cache=args.cache,
@@ -264,11 +270,9 @@ def cmd_demo(args, settings: Settings) -> int:
 
 
 def _print_summary(settings: Settings, last: date) -> None:
-    import duckdb
+    from pipelines.db import frame, read_only
 
-    from pipelines.db import frame
-
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = read_only(settings.warehouse)
     try:
         table = frame(
             con,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from os import PathLike
 from typing import Any
 
 import duckdb
@@ -27,6 +28,13 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
 DEFAULT_MEMORY_LIMIT = "2GB"
 
 
+def read_only(path: str | PathLike[str]) -> duckdb.DuckDBPyConnection:
+    """The published warehouse, read-only, in UTC (see ``connect``)."""
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
 def connect(settings: Settings, memory_limit: str | None = None, keep_order: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that spills to ``work/duckdb_tmp`` past ``duckdb_memory_limit`` (tokenbooks.yaml).
 
@@ -35,6 +43,9 @@ def connect(settings: Settings, memory_limit: str | None = None, keep_order: boo
     """
     settings.work.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"temp_directory": str(settings.work / "duckdb_tmp")})
+    # Timestamps without a zone are UTC and days are UTC dates, whatever zone the machine runs in (DuckDB's
+    # session zone defaults to the machine's).
+    con.execute("set TimeZone = 'UTC'")
     limit = memory_limit or str(settings.raw.get("duckdb_memory_limit") or DEFAULT_MEMORY_LIMIT)
     con.execute("set memory_limit = $m", {"m": limit})
     if not keep_order:

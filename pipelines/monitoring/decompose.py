@@ -9,7 +9,8 @@ list prices, so longer prompts and longer answers count at what they cost), ``p_
 The four effects are the Shapley values of switching each factor from before to after: every order of
 switching is averaged, so the split does not depend on an arbitrary order, and the effects telescope to the
 total change. Arithmetic is on exact fractions; only the final rounding to 12 decimals leaves a residue of
-at most a few 1e-12, which goes to the largest effect so the rounded effects still add up exactly.
+at most a few 1e-12, which goes to the largest effect so the rounded effects still add up exactly; a larger
+residue is an error, never absorbed.
 """
 
 from __future__ import annotations
@@ -140,6 +141,11 @@ def _rounded(effects: dict[str, Fraction], total: Fraction, other: Fraction) -> 
     rounded = {f: _dec(v) for f, v in effects.items()}
     rounded["other"] = _dec(other)
     residue = _dec(total) - sum(rounded.values(), Decimal(0))
+    # Each rounded value is within Q/2 of its exact value (and the total too): the residue of rounding is at most
+    # (n + 1) × Q/2. Twice that is allowed (the decimal division's own last digit); more is an arithmetic error,
+    # which spreading over the largest effect would hide.
+    if abs(residue) > Q * (len(rounded) + 1):
+        raise ArithmeticError(f"spend effects do not add up: they miss the change of {_dec(total)} by {residue}")
     if residue:
         largest = max(rounded, key=lambda f: abs(rounded[f]))
         rounded[largest] += residue

@@ -20,7 +20,9 @@ from typing import Any
 
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
+from pipelines.db import read_only
 from pipelines.reporting.doctor import diagnose
 from pipelines.reporting import chart, periods, savings, sections, stories
 from pipelines.reporting.periods import Audience, Comparison, Period
@@ -151,12 +153,25 @@ def usd(v: Any) -> str:
     return "$" + format(Decimal(v or 0).quantize(CENT), ",")
 
 
+# Line breaks and other control characters in text from the data (a feature name, an owner, a budget name).
+_CONTROL = re.compile(r"\r\n|[\x00-\x1f\x7f]")
+
+
+def one_line(value: Any) -> Any:
+    """Text from the data on one line, in both parts: a name cannot start a line of its own in the text part
+    (faking a row or a header-like line). The templates' own markup (macros, already escaped) is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _CONTROL.sub(" ", value)
+    return value
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(REPORTS_DIR)),
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=one_line,  # every {{ … }} of both templates, before the HTML one escapes it
     )
     env.filters["usd"] = usd
     env.filters["pct"] = signed_pct
@@ -191,7 +206,7 @@ def load_digest(settings: Settings, day: date, weekly: bool = False, recipient: 
     if not settings.warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `tokenbooks build` first")
     audience = Audience(tuple(recipient.apps), tuple(recipient.features)) if recipient else Audience()
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = read_only(settings.warehouse)
     try:
         return build_digest(con, day, weekly, audience, settings)
     finally:

@@ -35,7 +35,8 @@ class SendError(Exception):
 def build_message(subject: str, sender: str, to: list[str], text: str, html: str,
                   images: dict[str, bytes] | None = None) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = subject
+    # The subject carries names from the config and the data: a line break in one must not start a header.
+    msg["Subject"] = " ".join(subject.split())
     msg["From"] = sender
     if to:
         msg["To"] = ", ".join(to)

@@ -63,7 +63,8 @@ def small_org(settings, days: int = 10, last: date = DAY, weekend_share: float =
         share = weekend_share if day.weekday() >= 5 else 1.0
         records = [
             call(call_id=f"{day}-s{n}", occurred_at=f"{day}T10:00:00Z", app="support", feature="triage",
-                 input_tokens=1000 + 10 * n, output_tokens=100, project_id="proj_app", prompt_version="triage@v1")
+                 input_tokens=1000 + 10 * n, output_tokens=100, project_id="proj_app", prompt_version="triage@v1",
+                 cached_input_tokens=600 if day == last and n % 4 == 0 else 0)
             for n in range(round(40 * share))
         ] + [
             call(call_id=f"{day}-x{n}", occurred_at=f"{day}T11:00:00Z", app="sales", feature=EVIL,
@@ -114,7 +115,11 @@ def test_numbers_are_the_warehouses(org):
     owners = {u["unattributed_owner"] for u in d.unattributed}
     assert "project:proj_batch" in owners
     assert {b["budget"]: b["status"] for b in d.budgets} == {"org": "ok", "support": "over"}
-    assert d.batch_savings_usd > 0 and d.cache_savings_usd >= 0
+    # gpt-4o-mini: input $0.15/M, cache reads $0.075/M, output $0.60/M; batch half of each.
+    # Cache: 10 support calls read 600 tokens each from the cache: 6,000 × (0.15 − 0.075) / 1M = $0.00045.
+    # Batch: 5 sales calls of 3,000 in + 300 out: 3,000 × 0.15 + 300 × 0.60 = 630 / 1M = $0.00063 each at standard
+    # prices, $0.000315 at batch ones; saved 5 × 0.000315 = $0.001575.
+    assert (d.cache_savings_usd, d.batch_savings_usd) == (Decimal("0.00045"), Decimal("0.001575"))
     text = render(d, "digest.txt.j2")
     assert f"Spent {usd(total)}" in text and usd(total) in render(d)
 

@@ -53,6 +53,27 @@ def test_bad_rows_are_quarantined_with_record_field_and_reason(home, tmp_path):
     assert set(q["source_file"]) == {str(path)}
 
 
+def test_token_parts_that_exceed_their_whole_are_quarantined(home, tmp_path):
+    """Cache reads and cache writes are both parts of the input: each fits, their sum must too. A call of 100
+    input with 60 read and 60 written would leave 100 - 60 - 60 = -20 uncached tokens, priced negative."""
+    rows = [
+        call(call_id="fits", input_tokens=100, cached_input_tokens=40, cache_write_tokens=60),  # 0 uncached: fine
+        call(call_id="both", input_tokens=100, cached_input_tokens=60, cache_write_tokens=60),
+        call(call_id="1h", input_tokens=100, cache_write_tokens=30, cache_write_1h_tokens=31),
+        call(call_id="think", output_tokens=10, reasoning_tokens=11),
+        call(call_id="none", input_tokens=0, cached_input_tokens=0, output_tokens=0),  # an empty call is a call
+    ]
+    result = land_file(write_jsonl(tmp_path / "calls.jsonl", rows), home)
+    assert (result.landed, result.quarantined) == (2, 3)
+    assert sorted(lake_rows(home)["call_id"]) == ["fits", "none"]
+    q = pl.read_parquet(next(home.quarantine.glob("*.parquet"))).sort("record")
+    assert q.select("record", "field", "reason").rows() == [
+        (2, "cache_write_tokens", "cached_input_tokens + cache_write_tokens exceeds input_tokens"),
+        (3, "cache_write_1h_tokens", "exceeds cache_write_tokens"),
+        (4, "reasoning_tokens", "exceeds output_tokens"),
+    ]
+
+
 def test_relanding_the_same_file_changes_nothing(home, tmp_path):
     path = write_jsonl(tmp_path / "calls.jsonl", [call(call_id="a"), call(call_id="b")])
     first = land_file(path, home)

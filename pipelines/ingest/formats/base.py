@@ -195,6 +195,22 @@ class Field:
 
 MAX_LINE_BYTES = 256 * 1024 * 1024
 
+# JSON keys whose numbers are money in the formats read (OpenAI amount.value, OpenRouter usage, GCP cost, rate and
+# credits[].amount, an outcome's value). DuckDB's JSON functions read a number as a double, so 987654.321098765432
+# would come back as 987654.3210987655: these numbers are quoted in the raw text first and reach DECIMAL as written.
+MONEY_KEYS = ("value", "amount", "usage", "cost", "currency_conversion_rate")
+_MONEY_NUMBER = r'("(?:' + "|".join(MONEY_KEYS) + r')"\s*:\s*)(-?[0-9][0-9.eE+-]*)'
+
+
+def money_as_text(json_text: str) -> str:
+    """SQL: the JSON text ``json_text`` (an expression) with each number under a money key written as a string.
+    A key inside a JSON string has its quotes escaped, so only real keys match."""
+    return f"regexp_replace({json_text}, {_sql_str(_MONEY_NUMBER)}, '\\1\"\\2\"', 'g')"
+
+
+def has_money(types: list[str]) -> bool:
+    return any(t.upper().startswith("DECIMAL") for t in types)
+
 
 def _field_checks(f: Field, text: str, typed: str) -> list[tuple[str, str]]:
     """(condition, reason) SQL for each way field ``f`` makes its record bad, given the field's ``text`` and its
@@ -230,9 +246,10 @@ def records_sql(source: str, fields: list[Field]) -> str:
     raw_if_bad = ", ".join(
         f"case when _err is not null then {c} end as {c}" for c in ["raw", *(f"_raw_{f.name}" for f in fields)]
     )
+    text = money_as_text("raw") if has_money([f.type for f in fields]) else "raw"
     parsed = f"""
         select _record, raw, _readable, json_valid(raw) as _ok,
-               case when json_valid(raw) then json_extract_string(raw, [{paths}]) end as _v
+               case when json_valid(raw) then json_extract_string({text}, [{paths}]) end as _v
         from lines where raw is not null and trim(raw) <> ''"""
     sql = f"""
         with lines as ({source}),
@@ -305,8 +322,8 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     (a required field missing, a value that does not convert). Otherwise ``None``: the line reader keeps each
     bad line as written.
     """
-    if not fields or not all(_TOP_LEVEL.match(f.path) for f in fields):
-        return None
+    if not fields or not all(_TOP_LEVEL.match(f.path) for f in fields) or has_money([f.type for f in fields]):
+        return None  # (DuckDB's reader would read a money number as a double)
     columns = "{" + ", ".join(f"{_sql_str(f.path[2:])}: 'VARCHAR'" for f in fields) + "}"
     text = {f.name: sql_ident(f.path[2:]) for f in fields}
     typed = ", ".join(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, money_as_text, split_errors
 from pipelines.ingest.formats.billing import (
     COST_DIMS,
     COST_SUMS,
@@ -40,9 +40,9 @@ from pipelines.ingest.formats.readers import (
 )
 
 PROVIDER = "openrouter"
-ITEMS_SQL = """
+ITEMS_SQL = f"""
     with docs as (
-        select row_number() over () as _doc, json as doc
+        select row_number() over () as _doc, {money_as_text("json::VARCHAR")} as doc
         from read_json_objects($path, format = 'auto', maximum_object_size = 1073741824)
     ),
     items as (

@@ -259,6 +259,8 @@ class OtelGenAISpans(InputFormat):
             def parse_batch(bounds: tuple[int, int]) -> pl.DataFrame:
                 cur = con.cursor()
                 try:
+                    # A cursor is a new session in the machine's zone: span instants must be read in UTC.
+                    cur.execute("set TimeZone = 'UTC'")
                     return cur.sql(sql, params={**params, "first": bounds[0], "last": bounds[1]}).pl()
                 finally:
                     cur.close()

@@ -14,7 +14,17 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.formats.base import LINES, Field, InputError, _sql_str, read_error, records_sql, sql_ident
+from pipelines.ingest.formats.base import (
+    LINES,
+    Field,
+    InputError,
+    _sql_str,
+    has_money,
+    money_as_text,
+    read_error,
+    records_sql,
+    sql_ident,
+)
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
@@ -26,9 +36,9 @@ def connect() -> duckdb.DuckDBPyConnection:
 # {"start_time"|"starting_at", "end_time"|"ending_at", "results": [...]}. A file holds one page,
 # a JSON array of pages, or JSON lines of pages. Each result becomes one record (numbered in file
 # order) carrying its bucket's bounds as ``_bucket_start``/``_bucket_end``.
-PAGE_RESULTS_SQL = """
+PAGE_RESULTS_SQL = f"""
     with docs as (
-        select row_number() over () as _page, json as page
+        select row_number() over () as _page, {money_as_text("json::VARCHAR")} as page
         from read_json_objects($path, format = 'auto', maximum_object_size = 1073741824)
     ),
     buckets as (
@@ -289,9 +299,10 @@ def jsonl_records(
             for n in names
             if n not in plain
         ]
+        raw = money_as_text("raw") if has_money([c.type for c in cols]) else "raw"
         source = f"""
             with lines as (
-                select row_number() over () as _record, raw from {LINES}
+                select row_number() over () as _record, {raw} as raw from {LINES}
             ),
             parsed as (
                 select _record, raw, case when json_valid(raw) then json_type(raw) = 'OBJECT' else false end as _ok
