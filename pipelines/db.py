@@ -22,20 +22,18 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
         return pl.from_arrow(con.execute(sql, params or {}).to_arrow_table())
 
 
-# DuckDB's own default is 80 % of RAM, which a 10M-call day fills (17.6 GB measured). With a limit, a day larger
-# than it spills to ``work/duckdb_tmp`` and the build's memory stays flat as days grow.
-DEFAULT_MEMORY_LIMIT = "2GB"
-
-
 def connect(settings: Settings, memory_limit: str | None = None, keep_order: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that spills to ``work/duckdb_tmp`` past ``duckdb_memory_limit`` (tokenbooks.yaml).
+
+    DuckDB's own default is 80 % of RAM, which a 10M-call day fills (17.6 GB measured); with the limit (2GB by
+    default) a larger day spills and the build's memory stays flat as days grow.
 
     Results come in no particular order (faster) unless ``keep_order``: reading a file whose row number is its
     line number needs the file's order.
     """
     settings.work.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"temp_directory": str(settings.work / "duckdb_tmp")})
-    limit = memory_limit or str(settings.raw.get("duckdb_memory_limit") or DEFAULT_MEMORY_LIMIT)
+    limit = memory_limit or settings.config.duckdb_memory_limit
     con.execute("set memory_limit = $m", {"m": limit})
     if not keep_order:
         con.execute("set preserve_insertion_order = false")

@@ -109,8 +109,8 @@ DEFAULT_WHATIF_MODELS = ["openai/gpt-4o-mini", "openai/gpt-4.1-mini", "anthropic
 
 
 def whatif_models(settings: Settings) -> pl.DataFrame:
-    names = settings.raw.get("whatif_models") or DEFAULT_WHATIF_MODELS
-    rows = [tuple(str(n).split("/", 1)) for n in names if "/" in str(n)]
+    names = settings.config.whatif_models or DEFAULT_WHATIF_MODELS
+    rows = [tuple(n.split("/", 1)) for n in names]
     return pl.DataFrame(rows, schema={"provider": pl.String, "model": pl.String}, orient="row")
 
 
