@@ -95,7 +95,8 @@ def cmd_build(args, settings: Settings) -> int:
 
 
 def cmd_sql(args, settings: Settings) -> int:
-    from pipelines.query import open_warehouse, run
+    from pipelines.db import open_warehouse
+    from pipelines.query import run
 
     con = open_warehouse(settings)
     try:
@@ -109,7 +110,7 @@ def cmd_sql(args, settings: Settings) -> int:
 
 
 def cmd_whatif(args, settings: Settings) -> int:
-    from pipelines.query import open_warehouse
+    from pipelines.db import open_warehouse
     from pipelines.reporting.whatif import describe, reprice
 
     provider, _, model = args.model.rpartition("/")
@@ -212,8 +213,7 @@ def cmd_demo(args, settings: Settings) -> int:
 def _print_summary(settings: Settings, last: date) -> None:
     import polars as pl
 
-    from pipelines.db import frame
-    from pipelines.query import open_warehouse
+    from pipelines.db import frame, open_warehouse
 
     con = open_warehouse(settings)
     try:

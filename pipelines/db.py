@@ -8,7 +8,8 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.settings import Settings
+from pipelines.errors import UserError, describe_duckdb_error
+from pipelines.settings import ConfigError, Settings
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
@@ -38,3 +39,18 @@ def connect(settings: Settings, memory_limit: str | None = None, keep_order: boo
     if not keep_order:
         con.execute("set preserve_insertion_order = false")
     return con
+
+
+class WarehouseUnavailable(UserError):
+    """The warehouse cannot be opened (another process holds it read-write, or it is not a DuckDB file)."""
+
+
+def open_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The published warehouse, read-only, with its Parquet paths (relative to the home) resolved in the home."""
+    settings.require_home()
+    if not settings.warehouse.exists():
+        raise ConfigError(f"no warehouse at {settings.warehouse}; run `tokenbooks build` first")
+    try:
+        return duckdb.connect(str(settings.warehouse), read_only=True, config={"file_search_path": str(settings.home)})
+    except duckdb.Error as e:
+        raise WarehouseUnavailable(describe_duckdb_error(e)) from None

@@ -18,8 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.errors import UserError, describe_duckdb_error
-from pipelines.settings import ConfigError, Settings
+from pipelines.errors import UserError
 
 READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 SHOWN_DECIMALS = 6
@@ -28,17 +27,6 @@ FORMATS = ("table", "csv", "json", "parquet")
 
 class QueryError(UserError, ValueError):
     """A statement `tokenbooks sql` does not run, or the warehouse cannot be opened."""
-
-
-def open_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """The published warehouse, read-only; a one-line error when it is missing or locked."""
-    settings.require_home()
-    if not settings.warehouse.exists():
-        raise ConfigError(f"no warehouse at {settings.warehouse}; run `tokenbooks build` first")
-    try:
-        return duckdb.connect(str(settings.warehouse), read_only=True)
-    except duckdb.IOException as e:
-        raise QueryError(describe_duckdb_error(e)) from None
 
 
 def checked(query: str) -> str:

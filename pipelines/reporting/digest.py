@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from pipelines.db import open_warehouse
 from pipelines.reporting import chart, savings, sections
 from pipelines.reporting.sections import Audience, Period
 from pipelines.settings import REPORTS_DIR, Recipient, Settings
@@ -147,7 +148,7 @@ def load_digest(settings: Settings, day: date, weekly: bool = False, recipient: 
     if not settings.warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `tokenbooks build` first")
     audience = Audience(tuple(recipient.apps), tuple(recipient.features)) if recipient else Audience()
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)  # its Parquet paths are relative to the home
     try:
         return build_digest(con, day, weekly, audience, settings)
     finally:

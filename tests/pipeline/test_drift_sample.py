@@ -5,9 +5,8 @@ import json
 from datetime import date
 
 import dagster as dg
-import duckdb
 
-from pipelines.db import frame
+from pipelines.db import frame, open_warehouse
 from pipelines.ingest.pending import land_pending
 from pipelines.sample import SampleSpec, generate
 from pipelines.settings import load_settings
@@ -39,7 +38,7 @@ def test_planted_drift_found_and_normal_days_quiet(home):
     drift = truth["drift"]
     first = date.fromisoformat(drift["first_day"])
     incidents = {date.fromisoformat(d) for d in truth["org"]["incident_days"]}
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     events = frame(con, "select * from drift_events order by day").to_dicts()
     budgets = frame(con, "select * from budget_status")
     con.close()

@@ -146,8 +146,9 @@ def committed_problems(settings, severity: str = "error") -> list[str]:
 
 
 def warehouse_totals(path: Path) -> dict[str, object]:
-    """What an analyst would read: rows per table and the day's money, from the published warehouse."""
-    con = duckdb.connect(str(path), read_only=True)
+    """What an analyst would read: rows per table and the day's money, from the published warehouse (whose Parquet
+    paths are relative to its folder, the home)."""
+    con = duckdb.connect(str(path), read_only=True, config={"file_search_path": str(path.parent)})
     try:
         return {
             "calls": one(con, "select count(*) from fct_llm_calls"),

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import dagster as dg
-import duckdb
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.reporting.schedules import nightly_schedule
 from pipelines.resources import TokenbooksResource
@@ -39,7 +39,7 @@ def nightly(settings, night: datetime, instance=None):
 
 
 def day_costs(settings, day: date) -> tuple[int, Decimal, Decimal]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     try:
         lines, billed = con.sql(
             "select count(*), sum(billed_cost_usd) from fct_provider_costs where day = $d", params={"d": day}
@@ -89,13 +89,13 @@ def test_a_bill_that_arrives_late_is_picked_up_by_the_restatement(home, tmp_path
     calls, usage, costs = write_day(tmp_path / "in", DAY)
     land_all(home, [calls, usage])
     nightly(home, datetime(2026, 11, 21, 3, tzinfo=timezone.utc))
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     assert con.sql("select distinct cost_basis from fct_llm_calls").fetchall() == [("list",)]
     con.close()
 
     land_all(home, [costs])
     nightly(home, datetime(2026, 11, 22, 3, tzinfo=timezone.utc))
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     assert con.sql("select distinct cost_basis from fct_llm_calls").fetchall() == [("billed",)]
     billed = con.sql("select sum(billed_cost_usd) from fct_reconciliation where day = $d", params={"d": DAY}).fetchall()[0][0]
     con.close()
