@@ -240,7 +240,7 @@ class _BoundedRetry(Retry):
             raise _OutOfTime(f"the next attempt was due in {wait:.0f}s")
         last = self.history[-1] if self.history else None
         why = (last.status or (self.redact or str)(_reason(last.error))) if last else "?"
-        log.warning("GET %s: %s; retrying in %.1fs", _shorten(urllib.parse.urlsplit(last.url or "").path if last else ""),
+        log.info("GET %s: %s; retrying in %.1fs", _shorten(urllib.parse.urlsplit(last.url or "").path if last else ""),
                     why, wait)
         time.sleep(wait)
 
