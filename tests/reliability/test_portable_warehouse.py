@@ -128,3 +128,20 @@ def test_the_readme_states_the_oldest_duckdb_that_opens_it():
     from pipelines.warehouse.publish import MIN_DUCKDB
 
     assert f"DuckDB {MIN_DUCKDB} or later" in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_the_readme_queries_run_on_the_warehouse(home, tmp_path):
+    from pipelines.db import open_warehouse
+    from pipelines.settings import PROJECT_ROOT
+
+    land_all(home, write_day(tmp_path / "in", DAY))
+    build(home, [DAY])
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    block = readme.split("### Questions, one query each")[1].split("```sql\n")[1].split("```")[0]
+    queries = [q for q in block.split(";") if q.strip()]
+    con = open_warehouse(home)
+    try:
+        answered = [len(con.sql(q).fetchall()) for q in queries]
+    finally:
+        con.close()
+    assert len(queries) == 5 and answered[0] > 0  # relative to the last day built, not to today's date
