@@ -13,7 +13,7 @@ import dagster as dg
 
 from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
-from pipelines.reporting.schedules import nightly_schedule
+from pipelines.reporting.schedules import nightly_schedule_factory
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.checks import warehouse_checks
@@ -25,7 +25,7 @@ DAY = date(2026, 11, 20)
 def nightly(settings, night: datetime, instance=None):
     """What the schedule starts at ``night``: its restatement range, built (and checked, given an instance)."""
     resources = {"tokenbooks": TokenbooksResource(home=str(settings.home))}
-    request = nightly_schedule(dg.build_schedule_context(scheduled_execution_time=night, resources=resources))
+    request = nightly_schedule_factory()(dg.build_schedule_context(scheduled_execution_time=night, resources=resources))
     if instance is None:  # the same days through the functions the asset calls, without the checks' cost
         first = date.fromisoformat(request.tags["dagster/asset_partition_range_start"])
         last = date.fromisoformat(request.tags["dagster/asset_partition_range_end"])
