@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import date, timedelta
 
 from pipelines.config import check_address
 
@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
                    help="rows the table view shows; it says how many it left out (default 50)")
 
     c = sub.add_parser("digest", help="write the digest for a day (or week) to the outbox; --send mails it")
-    c.add_argument("--day", type=_day, default=date.today() - date.resolution, metavar="DAY",
+    c.add_argument("--day", type=_day, default=date.today() - timedelta(days=1), metavar="DAY",
                    help=f"the day to report, {DAY_HELP} (default: yesterday)")
     c.add_argument("--weekly", action="store_true", help="the 7 days ending on --day")
     c.add_argument("--send", action="store_true", help="mail it to tokenbooks.yaml's recipients over SMTP")

@@ -1,7 +1,7 @@
 """The schema of ``tokenbooks.yaml``: every key, its type and its default, validated with pydantic.
 
 An unknown key, a value of the wrong type and a missing file named on purpose are refused with the key's
-path and what was expected (:func:`validate`). The JSON Schema editors use to check the file is generated
+path and what was expected (:func:`validate`, worded by ``config_errors.py``). The JSON Schema editors use to check the file is generated
 from :class:`TokenbooksConfig` (``tokenbooks config schema``) and kept in
 ``schemas/config/tokenbooks.schema.json``. Secrets never go in the file: they come from the environment.
 """
@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, model_validator
 from pydantic.dataclasses import dataclass
+
+from pipelines.config_errors import describe
 
 FORBID = ConfigDict(extra="forbid")
 
@@ -199,69 +201,4 @@ def validate(raw: dict[str, Any], where: str) -> TokenbooksConfig:
     try:
         return TokenbooksConfig.model_validate(raw)
     except ValidationError as e:
-        problems = list(dict.fromkeys(_describe(err) for err in _relevant(e.errors(include_url=False))))
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise ValueError(f"{where}: {'; '.join(problems[:5])}{more}") from None
-
-
-# What pydantic says about the union branch a value is not (a mapping where an address was tried, or the reverse).
-WRONG_BRANCH = {"string_type", "dataclass_type", "model_type", "dict_type", "model_attributes_type"}
-
-
-def _relevant(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Errors of a union keep only the branch the value was meant for."""
-    paths = [tuple(p for p in e["loc"] if not _is_union_branch(p)) for e in errors]
-    out = []
-    for err, path in zip(errors, paths):
-        others = [q for q, e in zip(paths, errors) if e is not err and q[: len(path)] == path]
-        if err["type"] in WRONG_BRANCH and len(path) < len(err["loc"]) and others:
-            continue
-        out.append(err)
-    return out
-
-
-def _describe(err: dict[str, Any]) -> str:
-    loc = [str(p) for p in err["loc"] if not _is_union_branch(p)]
-    path = ".".join(loc) or "(top level)"
-    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
-        allowed = _allowed_keys(loc[:-1])
-        return f"{path}: unknown key" + (f"; expected one of {', '.join(allowed)}" if allowed else "")
-    if err["type"] == "missing":
-        return f"{path}: required"
-    msg = err["msg"].removeprefix("Value error, ")
-    got = err.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return f"{path}: {msg}{shown}"
-
-
-def _is_union_branch(part: Any) -> bool:
-    """pydantic names the branch of a union it tried (``str``, ``Recipient``): not a key of the file."""
-    return isinstance(part, str) and (part[:1].isupper() or part in ("str", "function-before[check_address(), str]"))
-
-
-def _allowed_keys(path: list[str]) -> list[str]:
-    """The keys the schema allows at ``path`` (list indexes and mapping keys walk into items and values)."""
-    schema = json_schema()
-    node: dict[str, Any] = schema
-    for part in path:
-        node = _resolve(schema, node)
-        if "properties" in node and part in node["properties"]:
-            node = node["properties"][part]
-        elif "items" in node:
-            node = node["items"]
-        elif isinstance(node.get("additionalProperties"), dict):
-            node = node["additionalProperties"]
-        else:
-            return []
-    node = _resolve(schema, node)
-    return sorted(node.get("properties", {}))
-
-
-def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
-    if "$ref" in node:
-        return _resolve(schema, schema["$defs"][node["$ref"].rsplit("/", 1)[1]])
-    for branch in node.get("anyOf", []):  # the object branch of `address | {address, apps}` and of `x | null`
-        resolved = _resolve(schema, branch)
-        if "properties" in resolved or "items" in resolved:
-            return resolved
-    return node
+        raise ValueError(f"{where}: {describe(e, json_schema())}") from None
