@@ -6,6 +6,8 @@ a union (an address, or a mapping with an address) is reported for the branch it
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,14 +38,16 @@ def _relevant(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _describe(err: dict[str, Any], schema: dict[str, Any]) -> str:
     loc = [str(p) for p in err["loc"] if not _is_union_branch(p)]
     path = ".".join(loc) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    if not loc and err["type"] == "value_error":  # a check across keys of the whole section: it names them
+        return msg
     if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         allowed = _allowed_keys(schema, loc[:-1])
         return f"{path}: unknown key" + (f"; expected one of {', '.join(allowed)}" if allowed else "")
     if err["type"] == "missing":
         return f"{path}: required"
-    msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
-    shown = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    shown = f" (got {got!r})" if isinstance(got, str | int | float | Decimal | date) else ""
     return f"{path}: {msg}{shown}"
 
 

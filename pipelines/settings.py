@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from pipelines.config import Budget, Recipient, SmtpConfig, TokenbooksConfig, validate
+from pipelines.config import Budget, Recipient, SmtpConfig, TokenbooksConfig, json_schema, validate
+from pipelines.config_errors import describe
 from pipelines.errors import UserError
 
 __all__ = ["Budget", "ConfigError", "HomeError", "Recipient", "Settings", "SmtpConfig", "load_settings", "secret"]
@@ -69,10 +70,14 @@ class Settings:
         where = str(self.config_path or "tokenbooks.yaml")
         try:
             config = validate(self.raw, where)
-            env = {k: os.environ[v] for k, v in SMTP_ENV.items() if os.environ.get(v)}
+        except ValueError as e:  # validate() names the file and each wrong key
+            raise ConfigError(str(e)) from None
+        env = {k: os.environ[v] for k, v in SMTP_ENV.items() if os.environ.get(v)}
+        try:
             smtp = dataclasses.replace(config.smtp, **env) if env else config.smtp
-        except ValueError as e:  # pydantic's ValidationError is one; validate() already names the file
-            raise ConfigError(str(e) if not isinstance(e, ValidationError) else f"{where}: environment: {e}") from None
+        except ValidationError as e:
+            named = ", ".join(SMTP_ENV[k] for k in env)
+            raise ConfigError(f"environment ({named}): smtp: {describe(e, json_schema())}") from None
         object.__setattr__(self, "config", config)
         object.__setattr__(self, "smtp", smtp)
 

@@ -61,7 +61,11 @@ def test_a_config_file_named_on_purpose_must_exist(home, tmp_path, monkeypatch):
 
 def test_an_smtp_setting_from_the_environment_is_validated_too(home, monkeypatch):
     monkeypatch.setenv("TOKENBOOKS_SMTP_PORT", "smtp")
-    with pytest.raises(ConfigError, match="environment"):
+    with pytest.raises(ConfigError, match=r"environment \(TOKENBOOKS_SMTP_PORT\): smtp: port: Input should be a valid"):
+        load_settings(home=home.home)
+    monkeypatch.delenv("TOKENBOOKS_SMTP_PORT")
+    monkeypatch.setenv("TOKENBOOKS_SMTP_HOST", "smtp.example.com\r\nRCPT TO:<evil@x>")
+    with pytest.raises(ConfigError, match=r"TOKENBOOKS_SMTP_HOST\): smtp: host cannot contain a line break"):
         load_settings(home=home.home)
 
 
