@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME ?= $(CURDIR)/dagster_home
+# The one home: every command, the Dagster UI and its instance ($(TOKENBOOKS_HOME)/dagster) use it.
 export TOKENBOOKS_HOME ?= $(CURDIR)/data
+UI_PORT ?= 3000
 
 DEMO_DAYS ?= 30
 DEMO_CALLS ?= 5000
@@ -48,8 +49,9 @@ MUTATE_FLAGS ?=
 mutate: $(STAMP)
 	$(BIN)/python -m tests.mutations.run --jobs $(MUTATE_JOBS) $(MUTATE_FLAGS)
 
+# exec: dagster dev replaces the shell, so Ctrl-C reaches it and it stops its webserver, daemon and code server.
 ui: $(STAMP)
-	$(BIN)/dagster dev -m pipelines.definitions
+	exec $(BIN)/tokenbooks ui --port $(UI_PORT)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
@@ -58,4 +60,4 @@ bench-small: $(STAMP)
 	$(BIN)/python -m benchmarks.run --calls-per-day 20000 --history-days 3
 
 clean:
-	rm -rf $(VENV) $(FOCUS_VENV) data dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules
+	rm -rf $(VENV) $(FOCUS_VENV) data

@@ -161,7 +161,7 @@ def nightly(args: dict[str, Any]) -> dict[str, Any]:
 
     defs.resolve_job_def("nightly_job")
     import_s = time.perf_counter() - started
-    inst = instance()
+    inst = instance(settings)
     start, end = date.fromisoformat(args["start"]), date.fromisoformat(args["end"])
     run = build_days(settings, start, end, with_digest=args.get("with_digest", True), dagster_instance=inst)
     steps = []

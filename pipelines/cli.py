@@ -1,35 +1,35 @@
 """The `tokenbooks` command line.
 
     tokenbooks ingest PATH...            land files (format detected by content)
-    tokenbooks build --from D --to D     build days through Dagster, on the local instance
+    tokenbooks pull openai|anthropic …   pull the admin APIs for days and land them
+    tokenbooks build --from D --to D     build days through Dagster, on the home's instance (--pull to pull first)
     tokenbooks sql "select …"            query the warehouse read-only
     tokenbooks doctor [--strict]         what stands between the bill and full attribution, and the fix
     tokenbooks digest [--day D] [--weekly] [--send] [--to ADDR] [--resend]   write (and mail) the digest
     tokenbooks export focus --from D --to D [--format parquet|csv] [--out PATH]   the bill as FOCUS 1.3
+    tokenbooks whatif --feature F --model P/M   re-price a feature's usage on another model
     tokenbooks sample --days N …         write the sample organisation into landing/
     tokenbooks demo                      sample + ingest + build + digest, then a summary
+    tokenbooks config check|schema       the effective config, or the JSON Schema of tokenbooks.yaml
+    tokenbooks ui                        the Dagster UI on the home's instance
+
+Every failure is one line on stderr and a non-zero exit (``errors.py``).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from pipelines.settings import ConfigError, Settings, load_settings
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+from pipelines.cli_parser import ORGS, parser
+from pipelines.errors import one_line_errors
+from pipelines.settings import Settings, load_settings
 
 
 def utc_today() -> date:
-    """Today's UTC date: days are UTC dates, not the machine's."""
+    """Today's UTC date: the machine's zone never decides a day."""
     return datetime.now(timezone.utc).date()
 
 
@@ -41,6 +41,7 @@ def cmd_ingest(args, settings: Settings) -> int:
     if not files:
         print("error: no files found in " + " ".join(args.paths), file=sys.stderr)
         return 2
+    settings.ensure_dirs()
     for path in files:
         r = land_file(path, settings, fmt=args.format, force=args.force)
         if r.error:
@@ -64,31 +65,41 @@ def _expand(paths: list[str]) -> list[Path]:
 
 
 def cmd_pull(args, settings: Settings) -> int:
-    from pipelines.ingest.pull import PullError, pull
+    from pipelines.ingest.pull import pull
 
-    try:
-        results = pull(args.provider, args.from_day, args.to_day or args.from_day, settings, base_url=args.base_url)
-    except PullError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    settings.ensure_dirs()
+    base_url = getattr(settings.config.pull, f"{args.provider}_base_url")
+    results = pull(args.provider, args.from_day, args.to_day or args.from_day, settings, base_url=base_url)
     for r in results:
-        print(r.line() if not r.error else f"error: {r.error}")
+        if r.error:
+            print(f"error: {r.error}", file=sys.stderr)
+        else:
+            print(r.line())
     return 1 if any(r.error for r in results) else 0
 
 
 def cmd_build(args, settings: Settings) -> int:
+    from pipelines.warehouse.build import landed_days
     from pipelines.warehouse.run import build_days
 
+    settings.ensure_dirs()
+    if not args.pull and not landed_days(settings):
+        print(f"error: nothing landed in {settings.lake}: `tokenbooks ingest FILE…` first "
+              "(or `tokenbooks build --pull` to pull the admin APIs)", file=sys.stderr)
+        return 1
     from pipelines.reporting.deliver import mail_problem
 
     start, end = args.from_day, args.to_day or args.from_day
+    if end < start:
+        print(f"error: --to {end} is before --from {start}", file=sys.stderr)
+        return 2
     if args.mail and (args.no_digest or mail_problem(settings)):
         print(f"error: --mail {'and --no-digest contradict each other' if args.no_digest else mail_problem(settings)}",
               file=sys.stderr)
         return 2
-    result = build_days(settings, start, end, with_digest=not args.no_digest, mail=args.mail)
+    result = build_days(settings, start, end, with_digest=not args.no_digest, pull=args.pull, mail=args.mail)
     if not result.success:
-        print("error: build failed; see the run in the Dagster UI (make ui)", file=sys.stderr)
+        print(f"error: build failed; see run {result.run_id} in the Dagster UI (make ui)", file=sys.stderr)
         return 1
     print(f"built {start} .. {end} in {result.seconds:.1f}s (run {result.run_id})")
     print(f"warehouse: {settings.warehouse}")
@@ -96,37 +107,55 @@ def cmd_build(args, settings: Settings) -> int:
 
 
 def cmd_sql(args, settings: Settings) -> int:
-    import duckdb
+    from pipelines.db import open_warehouse
+    from pipelines.query import run
 
-    from pipelines.db import read_only
-
-    if not settings.warehouse.exists():
-        print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
-        return 2
-    con = read_only(settings.warehouse)
+    con = open_warehouse(settings)
     try:
-        rel = con.sql(args.query)
-        if rel is None:
-            return 0
-        print(rel.pl() if args.format == "table" else rel.pl().write_csv(), end="")
-        print()
-    except duckdb.Error as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        footer = run(con, args.query, args.format, sys.stdout, Path(args.output) if args.output else None,
+                     args.max_rows)
     finally:
         con.close()
+    if footer:
+        print(footer)
+    return 0
+
+
+def cmd_whatif(args, settings: Settings) -> int:
+    from pipelines.db import open_warehouse
+    from pipelines.reporting.whatif import describe, reprice
+
+    provider, _, model = args.model.rpartition("/")
+    if not provider:
+        print("error: --model takes provider/model, e.g. openai/gpt-4o-mini", file=sys.stderr)
+        return 2
+    con = open_warehouse(settings)
+    try:
+        known = [r[0] for r in con.execute(
+            "select distinct feature from fct_llm_calls where feature is not null order by 1").fetchall()]
+        if args.feature not in known:
+            print(f"error: no feature {args.feature!r} in the warehouse; known features: "
+                  f"{', '.join(known) or '(none: nothing built yet)'}", file=sys.stderr)
+            return 2
+        end = args.to_day or con.execute("select max(day) from fct_llm_calls").fetchone()[0] or utc_today()
+        start = args.from_day or end - timedelta(days=29)
+        try:
+            result = reprice(con, args.feature, provider, model, args.batch, start, end, cache=args.cache,
+                             overrides=settings.price_overrides)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    finally:
+        con.close()
+    print(describe(result))
     return 0
 
 
 def cmd_doctor(args, settings: Settings) -> int:
-    import duckdb
-
+    from pipelines.db import open_warehouse
     from pipelines.reporting.doctor import diagnose, render
 
-    if not settings.warehouse.exists():
-        print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
-        return 2
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     try:
         last = con.execute("select max(day) from fct_reconciliation").fetchone()[0]
         if last is None:
@@ -144,43 +173,12 @@ def cmd_doctor(args, settings: Settings) -> int:
     return 1 if args.strict and diagnosis.unresolved else 0
 
 
-def cmd_whatif(args, settings: Settings) -> int:
-    from pipelines.db import read_only
-    from pipelines.reporting.whatif import describe, reprice
-
-    if not settings.warehouse.exists():
-        print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
-        return 2
-    provider, _, model = args.model.rpartition("/")
-    if not provider:
-        print("error: --model takes provider/model, e.g. openai/gpt-4o-mini", file=sys.stderr)
-        return 2
-    con = read_only(settings.warehouse)
-    try:
-        end = args.to_day or con.execute("select max(day) from fct_llm_calls").fetchone()[0] or utc_today()
-        start = args.from_day or end - timedelta(days=29)
-        try:
-            result = reprice(con, args.feature, provider, model, args.batch, start, end, cache=args.cache,
-                             overrides=settings.price_overrides)
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-    finally:
-        con.close()
-    print(describe(result))
-    return 0
-
-
 def cmd_digest(args, settings: Settings) -> int:
-    import duckdb
-
+    from pipelines.db import open_warehouse
     from pipelines.reporting.deliver import deliver, mail_problem
     from pipelines.reporting.digest import NoData
     from pipelines.reporting.periods import last_data_day
 
-    if not settings.warehouse.exists():
-        print(f"error: no warehouse at {settings.warehouse}; run `tokenbooks build` first", file=sys.stderr)
-        return 2
     send = args.send or args.resend or bool(args.to)
     problem = mail_problem(settings, args.to) if send else None
     if problem:
@@ -188,7 +186,7 @@ def cmd_digest(args, settings: Settings) -> int:
         return 2
     day = args.day
     if day is None:
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        con = open_warehouse(settings)
         try:
             day = last_data_day(con)
         finally:
@@ -223,6 +221,8 @@ def cmd_digest(args, settings: Settings) -> int:
 def cmd_sample(args, settings: Settings) -> int:
     from pipelines.sample import SampleSpec, generate
 
+    if not args.out:
+        settings.ensure_dirs()
     out = Path(args.out) if args.out else settings.landing
     spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed, log_formats=ORGS[args.org])
     generate(out, spec)
@@ -230,158 +230,62 @@ def cmd_sample(args, settings: Settings) -> int:
     return 0
 
 
-# The sample organisations: "mixed" is a real company's mess (several observers per call, two channels per
-# bill, deployments and inference profiles as model names); "classic" logs every call once, canonically.
-ORGS = {"mixed": ("mixed",), "classic": ("canonical",)}
+def cmd_config(args, settings: Settings | None) -> int:
+    from pipelines.config import json_schema
+    from pipelines.config_report import effective
+
+    if args.action == "schema":
+        import json
+
+        print(json.dumps(json_schema(), indent=2))
+    else:
+        print(effective(settings), end="")
+    return 0
+
+
+def cmd_ui(args, settings: Settings) -> int:
+    import os
+
+    from pipelines.settings import PROJECT_ROOT
+    from pipelines.warehouse.run import prepare_instance
+
+    settings.ensure_dirs()
+    env = {**os.environ, "TOKENBOOKS_HOME": str(settings.home), "DAGSTER_HOME": prepare_instance(settings)}
+    if settings.config_path:
+        env["TOKENBOOKS_CONFIG"] = str(settings.config_path)
+    argv = [sys.executable, "-m", "dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port)]
+    print(f"Dagster UI on http://127.0.0.1:{args.port} for {settings.home} (instance {env['DAGSTER_HOME']})")
+    sys.stdout.flush()
+    os.chdir(PROJECT_ROOT)
+    # exec, not a child: Ctrl-C reaches dagster dev itself, which stops its webserver, daemon and code server.
+    os.execve(sys.executable, argv, env)
+    return 0  # not reached
 
 
 def cmd_demo(args, settings: Settings) -> int:
-    import time
+    from pipelines.demo import run_demo
 
-    from pipelines.ingest.pending import land_pending
-    from pipelines.sample import SampleSpec, generate
-    from pipelines.warehouse.run import build_days
-
-    started = time.perf_counter()
-    settings.ensure_dirs()
-    spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed, log_formats=ORGS[args.org])
-    truth = generate(settings.landing, spec)
-    print(f"1/4 sample organisation: {args.days} days x {args.calls_per_day} calls -> {settings.landing}")
-    results = land_pending(settings)
-    errors = [r for r in results if r.error]
-    for r in errors:
-        print(f"  error: {r.error}", file=sys.stderr)
-    print(
-        f"2/4 ingested {len(results)} files: {sum(r.landed for r in results):,} rows landed, "
-        f"{sum(r.quarantined for r in results):,} quarantined"
-    )
-    days = sorted({d for r in results for d in r.days})
-    first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
-    result = build_days(settings, first, last, with_digest=True)
-    if not result.success:
-        print("error: build failed; run `make ui` to see why", file=sys.stderr)
-        return 1
-    print(f"3/4 built {first} .. {last} through Dagster (run {result.run_id}) in {result.seconds:.1f}s")
-    print(f"4/4 digest: {settings.outbox / f'digest-{last.isoformat()}.html'}")
-    print(f"\nwarehouse: {settings.warehouse}   (tokenbooks sql \"select …\" or any DuckDB client)")
-    _print_summary(settings, last)
-    print(f"\ndone in {time.perf_counter() - started:.1f}s")
-    return 0 if not errors else 1
+    return run_demo(settings, days=args.days, calls_per_day=args.calls_per_day, seed=args.seed,
+                    log_formats=ORGS[args.org])
 
 
-def _print_summary(settings: Settings, last: date) -> None:
-    from pipelines.db import frame, read_only
-
-    con = read_only(settings.warehouse)
-    try:
-        table = frame(
-            con,
-            """
-            select app, feature,
-                   round(sum(cost_usd) filter (where day = $last), 2)::double as spend_yesterday_usd,
-                   round(sum(cost_usd) filter (where day > $last - 7), 2)::double as spend_7d_usd,
-                   round(sum(cost_usd), 2)::double as spend_total_usd
-            from mart_cost_daily
-            group by all
-            order by spend_total_usd desc
-            """,
-            {"last": last},
-        )
-    finally:
-        con.close()
-    import polars as pl
-
-    with pl.Config(tbl_rows=40, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
-        print(f"\nSpend by app and feature (USD; yesterday = {last}):")
-        print(table)
+COMMANDS = {
+    "ingest": cmd_ingest, "pull": cmd_pull, "build": cmd_build, "sql": cmd_sql, "digest": cmd_digest,
+    "whatif": cmd_whatif, "sample": cmd_sample, "demo": cmd_demo, "config": cmd_config, "ui": cmd_ui,
+    "doctor": cmd_doctor, "export": lambda args, settings: args.func(args, settings),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tokenbooks", description="The books on your company's LLM spend.")
-    parser.add_argument("--home", help="data folder (default: $TOKENBOOKS_HOME or ./data)")
-    parser.add_argument("--config", help="config file (default: $TOKENBOOKS_CONFIG or HOME/tokenbooks.yaml)")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("ingest", help="land input files in the lake")
-    p.add_argument("paths", nargs="+")
-    p.add_argument("--format", help="skip detection and read as this format")
-    p.add_argument("--force", action="store_true",
-                   help="land again even if these bytes were landed before (after an upgrade that reads them better)")
-    p.set_defaults(func=cmd_ingest)
-
-    p = sub.add_parser("pull", help="pull usage and cost reports from a provider's admin API")
-    p.add_argument("provider", choices=["openai", "anthropic"])
-    p.add_argument("--from", dest="from_day", type=_day, required=True)
-    p.add_argument("--to", dest="to_day", type=_day)
-    p.add_argument("--base-url", help=argparse.SUPPRESS)  # a test server or a proxy
-    p.set_defaults(func=cmd_pull)
-
-    p = sub.add_parser("build", help="build days of the warehouse through Dagster")
-    p.add_argument("--from", dest="from_day", type=_day, required=True)
-    p.add_argument("--to", dest="to_day", type=_day)
-    p.add_argument("--no-digest", action="store_true")
-    p.add_argument("--mail", action="store_true",
-                   help="mail the digest of the last day built to the recipients who have not had it "
-                        "(without it a build mails nobody: backfills and re-pricing never mail)")
-    p.set_defaults(func=cmd_build)
-
-    p = sub.add_parser("sql", help="query the warehouse read-only")
-    p.add_argument("query")
-    p.add_argument("--format", choices=["table", "csv"], default="table")
-    p.set_defaults(func=cmd_sql)
-
-    p = sub.add_parser("doctor", help="what stands between the bill and full attribution, ranked by dollars, "
-                                      "with the config line that fixes each")
-    p.add_argument("--from", dest="start", type=_day, help="first day (default: 6 days before --to)")
-    p.add_argument("--to", dest="end", type=_day, help="last day (default: the last reconciled day)")
-    p.add_argument("--strict", action="store_true",
-                   help="exit 1 while a model is unresolved or unattributed dollars name no app")
-    p.set_defaults(func=cmd_doctor)
-
-    p = sub.add_parser("digest", help="write the digest for a day (or week) to the outbox; --send mails it")
-    p.add_argument("--day", type=_day, help="the day (default: the last day with billed or logged data)")
-    p.add_argument("--weekly", action="store_true", help="the 7 days ending on --day")
-    p.add_argument("--send", action="store_true",
-                   help="mail it to tokenbooks.yaml's recipients over SMTP (once: the outbox ledger refuses a second send)")
-    p.add_argument("--to", metavar="ADDR", help="mail it to this address only (implies --send)")
-    p.add_argument("--resend", action="store_true", help="send it even to addresses that already have it (implies --send)")
-    p.set_defaults(func=cmd_digest)
-
-    p = sub.add_parser("whatif", help="re-price a feature's real usage on another model or through batch")
-    p.add_argument("--feature", required=True)
-    p.add_argument("--model", required=True, help="provider/model, e.g. anthropic/claude-haiku-4-5")
-    p.add_argument("--batch", action="store_true", help="at the batch API's prices")
-    p.add_argument("--cache", action="store_true",
-                   help="with prompt caching: calls that missed the cache read as much of their input as the hits did")
-    p.add_argument("--from", dest="from_day", type=_day)
-    p.add_argument("--to", dest="to_day", type=_day)
-    p.set_defaults(func=cmd_whatif)
-
-    from pipelines.exports.command import add_export_parser  # tokenbooks export focus (pipelines/exports/)
-
-    add_export_parser(sub, _day)
-
-    for name, func in (("sample", cmd_sample), ("demo", cmd_demo)):
-        p = sub.add_parser(name, help="write the sample organisation" if name == "sample" else "run the whole demo")
-        p.add_argument("--days", type=int, default=30)
-        p.add_argument("--calls-per-day", type=int, default=5000)
-        p.add_argument("--seed", type=int, default=7)
-        p.add_argument("--org", choices=sorted(ORGS), default="mixed",
-                       help="mixed: several observers per call and two channels per bill, as real data is (default); "
-                            "classic: every call logged once in the canonical format")
-        if name == "sample":
-            p.add_argument("--out", help="folder (default: landing/)")
-        p.set_defaults(func=func)
-
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     warnings.filterwarnings("ignore", module="dagster")
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
-    try:
+    with one_line_errors() as failed:
+        if args.command == "config" and args.action == "schema":  # the schema needs no (valid) config
+            return cmd_config(args, None)
         settings = load_settings(home=args.home, config=args.config)
-        return args.func(args, settings)
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return COMMANDS[args.command](args, settings)
+    return failed.code
 
 
 if __name__ == "__main__":

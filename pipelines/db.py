@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from os import PathLike
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from pipelines.settings import Settings
+from pipelines.errors import UserError, describe_duckdb_error
+from pipelines.settings import ConfigError, Settings
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
@@ -23,20 +23,11 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
         return pl.from_arrow(con.execute(sql, params or {}).to_arrow_table())
 
 
-# DuckDB's own default is 80 % of RAM, which a 10M-call day fills (17.6 GB measured). With a limit, a day larger
-# than it spills to ``work/duckdb_tmp`` and the build's memory stays flat as days grow.
-DEFAULT_MEMORY_LIMIT = "2GB"
-
-
-def read_only(path: str | PathLike[str]) -> duckdb.DuckDBPyConnection:
-    """The published warehouse, read-only, in UTC (see ``connect``)."""
-    con = duckdb.connect(str(path), read_only=True)
-    con.execute("set TimeZone = 'UTC'")
-    return con
-
-
 def connect(settings: Settings, memory_limit: str | None = None, keep_order: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection that spills to ``work/duckdb_tmp`` past ``duckdb_memory_limit`` (tokenbooks.yaml).
+
+    DuckDB's own default is 80 % of RAM, which a 10M-call day fills (17.6 GB measured); with the limit (2GB by
+    default) a larger day spills and the build's memory stays flat as days grow.
 
     Results come in no particular order (faster) unless ``keep_order``: reading a file whose row number is its
     line number needs the file's order.
@@ -46,8 +37,25 @@ def connect(settings: Settings, memory_limit: str | None = None, keep_order: boo
     # Timestamps without a zone are UTC and days are UTC dates, whatever zone the machine runs in (DuckDB's
     # session zone defaults to the machine's).
     con.execute("set TimeZone = 'UTC'")
-    limit = memory_limit or str(settings.raw.get("duckdb_memory_limit") or DEFAULT_MEMORY_LIMIT)
+    limit = memory_limit or settings.config.duckdb_memory_limit
     con.execute("set memory_limit = $m", {"m": limit})
     if not keep_order:
         con.execute("set preserve_insertion_order = false")
+    return con
+
+
+class WarehouseUnavailable(UserError):
+    """The warehouse cannot be opened (another process holds it read-write, or it is not a DuckDB file)."""
+
+
+def open_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The published warehouse, read-only, with its Parquet paths (relative to the home) resolved in the home."""
+    settings.require_home()
+    if not settings.warehouse.exists():
+        raise ConfigError(f"no warehouse at {settings.warehouse}; run `tokenbooks build` first")
+    try:
+        con = duckdb.connect(str(settings.warehouse), read_only=True, config={"file_search_path": str(settings.home)})
+    except duckdb.Error as e:
+        raise WarehouseUnavailable(describe_duckdb_error(e)) from None
+    con.execute("set TimeZone = 'UTC'")  # days are UTC dates whatever the machine's zone (see ``connect``)
     return con

@@ -1,7 +1,7 @@
 """Resources: the one place that knows where the data lives and how to reach outside systems.
 
-``TokenbooksResource`` carries the settings (loaded once, from the environment)
-and hands out the lake, warehouse and outbox locations to assets.
+``TokenbooksResource`` carries the settings (loaded once, the same way the CLI loads them) and hands out the
+lake, warehouse and outbox locations to assets.
 """
 
 from __future__ import annotations
@@ -22,5 +22,5 @@ class TokenbooksResource(dg.ConfigurableResource):
     @cached_property
     def settings(self) -> Settings:
         settings = load_settings(home=self.home or None, config=self.config_path or None)
-        settings.ensure_dirs()
+        settings.ensure_dirs()  # never the ./data default unless it exists: a named home only
         return settings

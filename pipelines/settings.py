@@ -1,20 +1,31 @@
 """One settings object: where the data lives and what `tokenbooks.yaml` says.
 
-Paths come from ``TOKENBOOKS_HOME`` (default ``./data``); the optional config file
-is ``$TOKENBOOKS_HOME/tokenbooks.yaml`` or ``$TOKENBOOKS_CONFIG``. Secrets are never
-read from the file: they come from the environment, through :func:`secret`.
+The home is found the same way by the CLI, Dagster and the tests: ``--home`` (or the resource's ``home``),
+else ``TOKENBOOKS_HOME``, else ``./data``. Nothing creates a home that was not named: the ``./data`` default
+is used only when it exists. The config file is ``$TOKENBOOKS_HOME/tokenbooks.yaml``, or ``--config`` /
+``TOKENBOOKS_CONFIG`` (which must exist); it is validated against :mod:`pipelines.config`. Dagster's instance
+lives in ``$TOKENBOOKS_HOME/dagster`` unless ``DAGSTER_HOME`` says otherwise. Secrets are never read from the
+file: they come from the environment, through :func:`secret`.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
+
+from pipelines.config import Budget, Recipient, SmtpConfig, TokenbooksConfig, json_schema, validate
+from pipelines.config_errors import describe
+from pipelines.errors import UserError
+
+__all__ = ["Budget", "ConfigError", "HomeError", "Recipient", "Settings", "SmtpConfig", "load_settings", "secret"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = PROJECT_ROOT / "models"
@@ -22,6 +33,7 @@ SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 REPORTS_DIR = PROJECT_ROOT / "reports"
 # mart_sessions flags a session past median + k·MAD of its feature's sessions that day (README, "Runaway sessions").
 RUNAWAY_K = 10
+DEFAULT_HOME = "data"
 
 # Environment variables that hold secrets. Nothing else in the code reads secrets.
 SECRET_ENV = {
@@ -30,10 +42,17 @@ SECRET_ENV = {
     "anthropic_admin_key": "ANTHROPIC_ADMIN_KEY",
     "user_hash_key": "TOKENBOOKS_USER_HASH_KEY",
 }
+# Settings the environment may give instead of the file (for a container or CI): smtp key -> variable.
+SMTP_ENV = {"host": "TOKENBOOKS_SMTP_HOST", "port": "TOKENBOOKS_SMTP_PORT", "user": "TOKENBOOKS_SMTP_USER"}
+SECRET_KEYS = ("password", "api_key", "admin_key")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The config file is unreadable or says something that cannot be right."""
+
+
+class HomeError(ConfigError):
+    """No tokenbooks home where one was looked for."""
 
 
 def secret(name: str) -> str | None:
@@ -42,37 +61,29 @@ def secret(name: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class SmtpConfig:
-    host: str | None = None
-    port: int = 587
-    user: str | None = None
-    sender: str = "tokenbooks@localhost"
-    starttls: bool = True
-    timeout_s: float = 30.0
-
-
-@dataclass(frozen=True)
-class Recipient:
-    address: str
-    apps: tuple[str, ...] = ()
-    features: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Budget:
-    name: str
-    limit_usd: Decimal
-    period: str = "monthly"  # monthly | daily
-    scope: str = "total"  # total | app | feature | tenant
-    value: str | None = None  # the app/feature/tenant the budget is for
-    at_risk_pct: Decimal = Decimal("0.9")
-
-
-@dataclass(frozen=True)
 class Settings:
     home: Path
     config_path: Path | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)  # the file as read; ``config`` is what it means
+    explicit: bool = True  # the home was named (--home, TOKENBOOKS_HOME, code), not the ./data default
+    dagster_home: Path | None = None  # DAGSTER_HOME when set; else the instance lives in home/dagster
+    config: TokenbooksConfig = field(init=False)
+    smtp: SmtpConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        where = str(self.config_path or "tokenbooks.yaml")
+        try:
+            config = validate(self.raw, where)
+        except ValueError as e:  # validate() names the file and each wrong key
+            raise ConfigError(str(e)) from None
+        env = {k: os.environ[v] for k, v in SMTP_ENV.items() if os.environ.get(v)}
+        try:
+            smtp = dataclasses.replace(config.smtp, **env) if env else config.smtp
+        except ValidationError as e:
+            named = ", ".join(SMTP_ENV[k] for k in env)
+            raise ConfigError(f"environment ({named}): smtp: {describe(e, json_schema())}") from None
+        object.__setattr__(self, "config", config)
+        object.__setattr__(self, "smtp", smtp)
 
     # ---- paths ----
     @property
@@ -100,7 +111,23 @@ class Settings:
         """Scratch space for builds (DuckDB spill files, files being written)."""
         return self.home / ".work"
 
+    @property
+    def instance_dir(self) -> Path:
+        """Dagster's instance: DAGSTER_HOME when set, else inside the home."""
+        return self.dagster_home or self.home / "dagster"
+
+    def require_home(self) -> None:
+        """Refuse to go on where no home exists, and say how to point at one."""
+        if not self.home.is_dir():
+            raise HomeError(
+                f"no tokenbooks home at {self.home}: pass --home DIR or set TOKENBOOKS_HOME "
+                "(`tokenbooks ingest` and `tokenbooks build` create a home you name)"
+            )
+
     def ensure_dirs(self) -> None:
+        """Create the home's folders; a home is created only when it was named, never the ./data default."""
+        if not self.explicit:
+            self.require_home()
         for p in (self.landing, self.lake, self.quarantine, self.outbox, self.work):
             p.mkdir(parents=True, exist_ok=True)
 
@@ -114,37 +141,32 @@ class Settings:
             raise ConfigError(f"{self.config_path}: path {value!r} escapes TOKENBOOKS_HOME")
         return resolved
 
-    # ---- config sections ----
+    # ---- config ----
     def section(self, name: str) -> dict[str, Any]:
-        value = self.raw.get(name) or {}
-        if not isinstance(value, dict):
-            raise ConfigError(f"{self.config_path}: '{name}' must be a mapping")
-        return value
+        """A section as the mapping the file gave (validated; unset keys left out), for code that reads one."""
+        return getattr(self.config, name).model_dump(exclude_unset=True) if name != "smtp" else dataclasses.asdict(self.smtp)
 
-    @cached_property
+    @property
     def attribute_mapping(self) -> dict[str, list[str]]:
         """field -> source attribute/tag/metadata names to look in, first hit wins."""
-        return {k: list(v) if isinstance(v, list) else [v] for k, v in self.section("attributes").items()}
+        return {k: v for k, v in self.config.attributes.model_dump().items() if v}
 
-    @cached_property
+    @property
     def model_tiers(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in self.section("model_tiers").items()}
+        return dict(self.config.model_tiers)
 
-    @cached_property
+    @property
     def model_aliases(self) -> dict[str, str]:
-        return {str(k): str(v) for k, v in self.section("model_aliases").items()}
+        return dict(self.config.model_aliases)
 
-    @cached_property
+    @property
     def price_overrides(self) -> list[dict[str, Any]]:
-        value = self.raw.get("price_overrides") or []
-        if not isinstance(value, list):
-            raise ConfigError(f"{self.config_path}: 'price_overrides' must be a list")
-        return value
+        return [o.model_dump(by_alias=True, exclude_none=True) for o in self.config.price_overrides]
 
-    @cached_property
-    def owners(self) -> dict[str, dict[str, str]]:
+    @property
+    def owners(self) -> dict[str, dict[str, str | None]]:
         """Provider owner id (project, workspace, key, tag) -> {'app': …, 'team': …}."""
-        return {str(k): dict(v) for k, v in self.section("owners").items()}
+        return {k: v.model_dump() for k, v in self.config.owners.items()}
 
     @cached_property
     def endpoints(self) -> dict[str, dict[str, Any]]:
@@ -156,51 +178,13 @@ class Settings:
             out[str(name)] = dict(spec or {})
         return out
 
-    @cached_property
+    @property
     def budgets(self) -> list[Budget]:
-        out = []
-        for b in self.raw.get("budgets") or []:
-            try:
-                out.append(
-                    Budget(
-                        name=str(b["name"]),
-                        limit_usd=Decimal(str(b["limit_usd"])),
-                        period=str(b.get("period", "monthly")),
-                        scope=str(b.get("scope", "total")),
-                        value=b.get("value"),
-                        at_risk_pct=Decimal(str(b.get("at_risk_pct", "0.9"))),
-                    )
-                )
-            except (KeyError, ArithmeticError) as e:
-                raise ConfigError(f"{self.config_path}: budget {b!r} is missing or has a bad {e}") from None
-        return out
+        return list(self.config.budgets)
 
-    @cached_property
+    @property
     def recipients(self) -> list[Recipient]:
-        out = []
-        for r in self.raw.get("recipients") or []:
-            if isinstance(r, str):
-                out.append(Recipient(address=r))
-            else:
-                out.append(
-                    Recipient(
-                        address=str(r["address"]),
-                        apps=tuple(r.get("apps") or ()),
-                        features=tuple(r.get("features") or ()),
-                    )
-                )
-        return out
-
-    @cached_property
-    def smtp(self) -> SmtpConfig:
-        s = self.section("smtp")
-        return SmtpConfig(
-            host=os.environ.get("TOKENBOOKS_SMTP_HOST") or s.get("host"),
-            port=int(os.environ.get("TOKENBOOKS_SMTP_PORT") or s.get("port") or 587),
-            user=os.environ.get("TOKENBOOKS_SMTP_USER") or s.get("user"),
-            sender=s.get("sender", "tokenbooks@localhost"),
-            starttls=bool(s.get("starttls", True)),
-        )
+        return [Recipient(address=r) if isinstance(r, str) else r for r in self.config.recipients]
 
     @cached_property
     def runaway(self) -> tuple[Decimal, list[dict[str, Any]]]:
@@ -221,7 +205,7 @@ class Settings:
 
     @property
     def restate_days(self) -> int:
-        return int(self.raw.get("restate_days", 3))
+        return self.config.restate_days
 
     @property
     def timezone(self) -> str:
@@ -229,23 +213,37 @@ class Settings:
 
 
 def load_settings(home: str | Path | None = None, config: str | Path | None = None) -> Settings:
-    home_path = Path(home or os.environ.get("TOKENBOOKS_HOME") or "data").resolve()
-    config_env = config or os.environ.get("TOKENBOOKS_CONFIG")
-    config_path = Path(config_env) if config_env else home_path / "tokenbooks.yaml"
-    raw: dict[str, Any] = {}
-    if config_path.exists():
-        try:
-            raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{config_path}: not valid YAML: {e}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{config_path}: the top level must be a mapping")
-        for forbidden in ("password", "api_key", "admin_key"):
-            if _contains_key(raw, forbidden):
-                raise ConfigError(
-                    f"{config_path}: secrets ({forbidden}) belong in environment variables, not the config file"
-                )
-    return Settings(home=home_path, config_path=config_path if config_path.exists() else None, raw=raw)
+    """The settings for ``home`` (else TOKENBOOKS_HOME, else ./data) and its config file, validated."""
+    named_home = home or os.environ.get("TOKENBOOKS_HOME") or None
+    home_path = Path(named_home or DEFAULT_HOME).resolve()
+    named_config = config or os.environ.get("TOKENBOOKS_CONFIG") or None
+    config_path = Path(named_config).resolve() if named_config else home_path / "tokenbooks.yaml"
+    if named_config and not config_path.is_file():
+        raise ConfigError(f"{config_path}: no such config file (named by --config or TOKENBOOKS_CONFIG)")
+    raw = read_config(config_path) if config_path.is_file() else {}
+    dagster_home = os.environ.get("DAGSTER_HOME")
+    return Settings(
+        home=home_path,
+        config_path=config_path if config_path.is_file() else None,
+        raw=raw,
+        explicit=named_home is not None,
+        dagster_home=Path(dagster_home).resolve() if dagster_home else None,
+    )
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as e:  # ValueError: a date like 2026-13-01
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read: {e.strerror}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    for forbidden in SECRET_KEYS:
+        if _contains_key(raw, forbidden):
+            raise ConfigError(f"{path}: secrets ({forbidden}) belong in environment variables, not the config file")
+    return raw
 
 
 def _contains_key(obj: Any, needle: str) -> bool:

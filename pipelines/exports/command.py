@@ -15,10 +15,10 @@ def add_export_parser(sub: argparse._SubParsersAction, day: Callable[[str], date
     p = sub.add_parser("export", help="export the books for other tools")
     p = p.add_subparsers(dest="export", required=True).add_parser(
         "focus", help="the attributed bill as a FOCUS 1.3 dataset (Parquet or CSV)")
-    p.add_argument("--from", dest="from_day", type=day, required=True)
-    p.add_argument("--to", dest="to_day", type=day)
-    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    p.add_argument("--out", help="file to write (default: HOME/exports/focus-FROM-TO.FORMAT)")
+    p.add_argument("--from", dest="from_day", type=day, required=True, metavar="DAY", help="first day, YYYY-MM-DD (UTC)")
+    p.add_argument("--to", dest="to_day", type=day, metavar="DAY", help="last day, YYYY-MM-DD (UTC) (default: --from)")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="file format (default parquet)")
+    p.add_argument("--out", metavar="FILE", help="file to write (default: HOME/exports/focus-FROM-TO.FORMAT)")
     p.set_defaults(func=cmd_export_focus)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -22,6 +23,7 @@ import polars as pl
 
 from pipelines.contracts import contract
 from pipelines.db import frame
+from pipelines.files import WriteError, atomic_write, replacing
 from pipelines.ingest.formats.base import InputError, LineCounter, ParseContext, read_error
 from pipelines.ingest.registry import detect
 from pipelines.ingest.validate import validate
@@ -136,7 +138,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         _atomic_write_text(manifest, json.dumps({**asdict(result), "sha256": sha, "landed_at": ctx.landed_at.isoformat()}))
         _remember(seen, path, manifest)
         return result
-    except InputError as e:
+    except (InputError, WriteError) as e:  # a full disk: one line, and no partial file left (files.replacing)
         result.error = str(e)
         return result
     except (duckdb.InvalidInputException, duckdb.ConversionException, UnicodeDecodeError) as e:
@@ -208,7 +210,9 @@ def _pieces(path: Path, form, settings: Settings, sha: str, lines_in_file: int):
         return
     folder = settings.work / "pieces"
     folder.mkdir(parents=True, exist_ok=True)
-    piece = folder / f"{sha[:24]}.part"
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{sha[:24]}.", suffix=".part")  # two landings, two pieces
+    os.close(fd)
+    piece = Path(name)
     lines_before, index = 0, 0
     with open(path, "rb") as src, _removed(piece):
         while True:
@@ -330,11 +334,9 @@ def _write_partitions(df: pl.DataFrame, table_dir: Path, sha: str, stem: str | N
     for (day,), part in parts:
         d = day.isoformat() if isinstance(day, date) else str(day)
         target = table_dir / f"day={d}" / f"{stem or sha[:24]}.parquet"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".parquet.tmp")
-        # zstd level 1: a third faster to write than the default level 3, and as small for these columns.
-        part.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
-        os.replace(tmp, target)
+        with replacing(target) as tmp:
+            # zstd level 1: a third faster to write than the default level 3, and as small for these columns.
+            part.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
         days.append(d)
     return sorted(days)
 
@@ -352,9 +354,8 @@ def _write_quarantine(q: pl.DataFrame, settings: Settings, name: str, path: Path
         target.unlink(missing_ok=True)
         return
     out = q.with_columns(pl.lit(str(path)).alias("source_file"), pl.lit(fmt).alias("source_format"))
-    tmp = target.with_suffix(".tmp")
-    out.write_parquet(tmp)
-    os.replace(tmp, target)
+    with replacing(target) as tmp:
+        out.write_parquet(tmp)
 
 
 def _with_raw(q: pl.DataFrame) -> pl.DataFrame:
@@ -374,10 +375,7 @@ def _unpriced(rows: pl.DataFrame, ctx: ParseContext) -> list[str]:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    atomic_write(path, text.encode())
 
 
 def now_utc() -> datetime:

@@ -4,33 +4,36 @@ Each (endpoint, day) is fetched with ``bucket_width=1d`` over exactly that day, 
 ``next_page`` until ``has_more`` is false; the pages are written unchanged (a JSON array of
 the response bodies) to ``landing/pulled/<provider>/<endpoint>/<day>.json`` and landed through
 :func:`land_file`, so a pulled day lands exactly like an exported file would, and pulling a day
-again that the provider has not revised changes nothing. 429 and 5xx answers are retried with
-backoff (``Retry-After`` respected, bounded). Keys come from the environment
-(``OPENAI_ADMIN_KEY``, ``ANTHROPIC_ADMIN_KEY``) and are sent only as request headers: never in
-a URL, a log line, an error message or a landed file.
+again that the provider has not revised changes nothing. 429 and 5xx answers and connection errors are
+retried by urllib3's ``Retry`` with exponential backoff (``Retry-After`` respected), at most ``pull.retries``
+times and never past ``pull.total_timeout_s`` for the whole pull. Keys come from the environment
+(``OPENAI_ADMIN_KEY``, ``ANTHROPIC_ADMIN_KEY``) and are sent only as request headers: never in a URL, a log
+line, an error message (a server that echoes the header gets it redacted) or a landed file.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
+import re
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import urllib3
+from urllib3.util.retry import Retry
+
+from pipelines.errors import UserError
+from pipelines.files import atomic_write
 from pipelines.ingest.land import LandResult, land_file
 from pipelines.settings import Settings, secret
 
 log = logging.getLogger(__name__)
 
 
-class PullError(RuntimeError):
+class PullError(UserError, RuntimeError):
     """A pull that cannot go on (no key, a refused request, retries exhausted)."""
 
 
@@ -103,7 +106,6 @@ APIS = {
     ),
 }
 MAX_PAGES = 1000
-TIMEOUT_S = 60.0
 
 
 def pull(
@@ -113,10 +115,13 @@ def pull(
     settings: Settings,
     base_url: str | None = None,
     *,
-    max_retries: int = 6,
+    max_retries: int | None = None,
     backoff_s: float = 1.0,
+    total_timeout_s: float | None = None,
 ) -> list[LandResult]:
-    """Pull every day from ``start`` to ``end`` (both included) and land what came back."""
+    """Pull every day from ``start`` to ``end`` (both included) and land what came back.
+
+    Retries and the time bound come from tokenbooks.yaml's ``pull:`` unless given."""
     if provider not in APIS:
         raise PullError(f"cannot pull {provider!r}: admin APIs are known for {', '.join(sorted(APIS))}")
     if end < start:
@@ -125,7 +130,11 @@ def pull(
     key = secret(api.secret_name)
     if not key:
         raise PullError(f"{api.env} is not set: an admin API key is needed to pull {provider}")
-    client = _Client(api, key, (base_url or api.base_url).rstrip("/"), max_retries, backoff_s)
+    settings.ensure_dirs()
+    cfg = settings.config.pull
+    client = _Client(api, key, (base_url or api.base_url).rstrip("/"),
+                     cfg.retries if max_retries is None else max_retries, backoff_s, cfg.timeout_s,
+                     cfg.total_timeout_s if total_timeout_s is None else total_timeout_s)
     results = []
     day = start
     while day <= end:
@@ -138,9 +147,21 @@ def pull(
 
 
 class _Client:
-    def __init__(self, api: Api, key: str, base_url: str, max_retries: int, backoff_s: float):
+    """GETs with urllib3: retries on 429, 5xx and connection errors with exponential backoff and ``Retry-After``,
+    bounded in number (``pull.retries``) and in total time (``pull.total_timeout_s``)."""
+
+    def __init__(self, api: Api, key: str, base_url: str, retries: int, backoff_s: float, timeout_s: float,
+                 total_timeout_s: float):
         self.api, self._key, self.base_url = api, key, base_url
-        self.max_retries, self.backoff_s = max_retries, backoff_s
+        self.total_timeout_s = total_timeout_s
+        self.deadline = time.monotonic() + total_timeout_s
+        self.retry = _BoundedRetry(
+            total=retries, connect=retries, read=retries, status=retries, other=0, redirect=0,
+            allowed_methods={"GET"}, status_forcelist={429, 500, 502, 503, 504}, raise_on_status=False,
+            backoff_factor=backoff_s / 2, backoff_max=60, retry_after_max=int(total_timeout_s) + 1,
+            respect_retry_after_header=True, deadline=self.deadline, redact=self.redact,
+        )
+        self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s), retries=self.retry)
 
     def pages(self, endpoint: Endpoint, day: date) -> list[bytes]:
         """The raw body of every page for one day."""
@@ -168,52 +189,92 @@ class _Client:
         raise PullError(f"{endpoint.path} for {day}: more than {MAX_PAGES} pages")
 
     def _get(self, path_and_query: str) -> bytes:
-        url = self.base_url + path_and_query
+        shown = _shorten(path_and_query)
+        if time.monotonic() >= self.deadline:
+            raise PullError(f"GET {shown}: gave up, the pull took longer than {self.total_timeout_s:g}s "
+                            "(pull.total_timeout_s)")
         headers = {**self.api.headers(self._key), "Accept": "application/json", "User-Agent": "tokenbooks"}
-        for attempt in range(self.max_retries + 1):
-            request = urllib.request.Request(url, headers=headers, method="GET")
-            try:
-                with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-                    return response.read()
-            except urllib.error.HTTPError as e:
-                status, retry_after = e.code, e.headers.get("Retry-After")
-                detail = _error_detail(e)
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
-                status, retry_after, detail = None, None, str(getattr(e, "reason", e))
-            if status is not None and status != 429 and status < 500:
-                raise PullError(f"GET {_redact(path_and_query)} refused: HTTP {status} {detail}")
-            if attempt == self.max_retries:
-                break
-            wait = _wait_seconds(retry_after, self.backoff_s * (2**attempt))
-            log.warning("GET %s: %s; retrying in %.1fs", _redact(path_and_query), status or detail, wait)
-            time.sleep(wait)
-        raise PullError(f"GET {_redact(path_and_query)} failed after {self.max_retries + 1} attempts: {status or detail}")
-
-
-def _wait_seconds(retry_after: str | None, fallback: float) -> float:
-    """Retry-After as seconds or an HTTP date; the backoff when absent; never more than 5 minutes."""
-    wait = fallback
-    if retry_after:
         try:
-            wait = float(retry_after)
-        except ValueError:
-            try:
-                wait = (parsedate_to_datetime(retry_after) - datetime.now(timezone.utc)).total_seconds()
-            except (TypeError, ValueError):
-                wait = fallback
-    return min(max(wait, 0.0), 300.0)
+            response = self.http.request("GET", self.base_url + path_and_query, headers=headers, preload_content=True)
+        except _OutOfTime as e:
+            raise PullError(f"GET {shown}: gave up after {self.total_timeout_s:g}s (pull.total_timeout_s): {e}") from None
+        except urllib3.exceptions.MaxRetryError as e:
+            attempts = self.retry.total + 1
+            raise PullError(f"GET {shown} failed after {attempts} attempts: {self.redact(_reason(e.reason))}") from None
+        except urllib3.exceptions.HTTPError as e:
+            raise PullError(f"GET {shown} failed: {self.redact(_reason(e))}") from None
+        if response.status < 300:
+            return response.data
+        detail = self.redact(_error_detail(response.data) or response.reason or "")
+        if response.status == 429 or response.status >= 500:
+            attempts = len(response.retries.history) + 1 if response.retries else 1
+            raise PullError(f"GET {shown} failed after {attempts} attempts: HTTP {response.status} {detail}")
+        raise PullError(f"GET {shown} refused: HTTP {response.status} {detail}")
+
+    def redact(self, text: str) -> str:
+        """The message without the key, whole or in part (a server may echo the Authorization header)."""
+        return redact(text, self._key)
 
 
-def _error_detail(e: urllib.error.HTTPError) -> str:
+class _OutOfTime(Exception):
+    """Waiting for the next attempt would pass the pull's deadline."""
+
+
+class _BoundedRetry(Retry):
+    """urllib3's Retry, also bounded by a deadline: no wait (backoff or Retry-After) runs past it."""
+
+    def __init__(self, *args, deadline: float | None = None, redact=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deadline, self.redact = deadline, redact
+
+    def new(self, **kw) -> "_BoundedRetry":
+        retry = super().new(**kw)
+        retry.deadline, retry.redact = self.deadline, self.redact
+        return retry
+
+    def sleep(self, response=None) -> None:
+        wait = (self.get_retry_after(response) if response is not None and self.respect_retry_after_header else None)
+        wait = self.get_backoff_time() if wait is None else wait
+        left = self.deadline - time.monotonic() if self.deadline is not None else wait
+        if wait > left:
+            raise _OutOfTime(f"the next attempt was due in {wait:.0f}s")
+        last = self.history[-1] if self.history else None
+        why = (last.status or (self.redact or str)(_reason(last.error))) if last else "?"
+        log.info("GET %s: %s; retrying in %.1fs", _shorten(urllib.parse.urlsplit(last.url or "").path if last else ""),
+                    why, wait)
+        time.sleep(wait)
+
+
+def _reason(e) -> str:
+    """An urllib3 error in a few words (its text names the connection object, which says nothing)."""
+    if e is None:
+        return "no answer"
+    text = str(e)
+    return text.split(": ", 1)[1] if text.startswith("<") and ": " in text else text
+
+
+def _error_detail(body: bytes) -> str:
     try:
-        doc = json.loads(e.read() or b"{}")
+        doc = json.loads(body or b"{}")
         message = (doc.get("error") or {}).get("message") if isinstance(doc, dict) else None
-    except (ValueError, AttributeError, OSError):
+    except (ValueError, AttributeError):
         message = None
-    return (message or e.reason or "")[:200]
+    return " ".join(str(message or "").split())[:200]
 
 
-def _redact(path_and_query: str) -> str:
+def redact(text: str, key: str) -> str:
+    """``text`` with ``key`` and every token sharing 8 characters with it replaced by [redacted]."""
+    text = text.replace(key, "[redacted]")
+    pieces = {key[i:i + 8] for i in range(len(key) - 7)}
+
+    def hide(m: re.Match) -> str:
+        token = m.group(0)
+        return "[redacted]" if any(p in token for p in pieces) else token
+
+    return re.sub(r"[A-Za-z0-9_\-+/=.]{8,}", hide, text)
+
+
+def _shorten(path_and_query: str) -> str:
     """Paths carry no secrets, but page cursors are long: keep the line short."""
     return path_and_query if len(path_and_query) < 200 else path_and_query[:200] + "…"
 
@@ -221,9 +282,5 @@ def _redact(path_and_query: str) -> str:
 def _write(settings: Settings, provider: str, endpoint: str, day: date, pages: list[bytes]) -> Path:
     """The pages as one JSON array, bytes unchanged (numbers keep every digit the API sent)."""
     target = settings.landing / "pulled" / provider / endpoint / f"{day.isoformat()}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".json.tmp")
-    with open(tmp, "wb") as f:
-        f.write(b"[\n" + b",\n".join(p.strip() for p in pages) + b"\n]\n")
-    os.replace(tmp, target)
+    atomic_write(target, b"[\n" + b",\n".join(p.strip() for p in pages) + b"\n]\n")
     return target

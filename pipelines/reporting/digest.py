@@ -22,7 +22,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from pipelines.db import read_only
+from pipelines.db import open_warehouse
 from pipelines.reporting.doctor import diagnose
 from pipelines.reporting import chart, periods, savings, sections, stories
 from pipelines.reporting.periods import Audience, Comparison, Period
@@ -206,7 +206,7 @@ def load_digest(settings: Settings, day: date, weekly: bool = False, recipient: 
     if not settings.warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {settings.warehouse}; run `tokenbooks build` first")
     audience = Audience(tuple(recipient.apps), tuple(recipient.features)) if recipient else Audience()
-    con = read_only(settings.warehouse)
+    con = open_warehouse(settings)  # its Parquet paths are relative to the home
     try:
         return build_digest(con, day, weekly, audience, settings)
     finally:

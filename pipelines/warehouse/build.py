@@ -23,6 +23,7 @@ import polars as pl
 
 from pipelines.contracts import contract
 from pipelines.db import connect, frame
+from pipelines.files import replacing
 from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
 from pipelines.settings import Settings
@@ -139,8 +140,8 @@ DEFAULT_WHATIF_MODELS = ["openai/gpt-4o-mini", "openai/gpt-4.1-mini", "anthropic
 
 
 def whatif_models(settings: Settings) -> pl.DataFrame:
-    names = settings.raw.get("whatif_models") or DEFAULT_WHATIF_MODELS
-    rows = [tuple(str(n).split("/", 1)) for n in names if "/" in str(n)]
+    names = settings.config.whatif_models or DEFAULT_WHATIF_MODELS
+    rows = [tuple(n.split("/", 1)) for n in names]
     return pl.DataFrame(rows, schema={"provider": pl.String, "model": pl.String}, orient="row")
 
 
@@ -187,15 +188,13 @@ def write_tables(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, 
     rows = {}
     for name in names:
         target = day_file(settings, name, day, build_id)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        # zstd level 1: as small as the default level 3 for these columns, and a quarter faster to write.
-        con.execute(
-            f"copy (select {_parquet_columns(con, name)} from {name}) to $path "
-            "(format parquet, compression zstd, compression_level 1)",
-            {"path": str(tmp)},
-        )
-        os.replace(tmp, target)
+        with replacing(target) as tmp:
+            # zstd level 1: as small as the default level 3 for these columns, and a quarter faster to write.
+            con.execute(
+                f"copy (select {_parquet_columns(con, name)} from {name}) to $path "
+                "(format parquet, compression zstd, compression_level 1)",
+                {"path": str(tmp)},
+            )
         rows[name] = con.execute("select count(*) from read_parquet($p)", {"p": str(target)}).fetchone()[0]
     return rows
 

@@ -3,13 +3,27 @@
 The new catalog is written to a temporary file and moved over ``warehouse.duckdb``
 with an atomic rename: an analyst holding the old file open (read-only or
 read-write) keeps a consistent snapshot and never blocks the build; the next
-connection sees the new one. Old build files stay until they are ``RETAIN``
-builds old, so open snapshots keep working.
+connection sees the new one.
+
+The warehouse is portable: views name their Parquet files relative to the home
+(``lake/<table>/day=D/<build>.parquet``), so the home can be moved or copied.
+DuckDB resolves a relative path against ``file_search_path``, else the working
+directory (it has no notion of "relative to the database file", and a table
+function's arguments cannot be computed): open it from the home, or set
+``file_search_path`` to the home (:func:`pipelines.db.open_warehouse` does).
+Every view and column carries its description from ``schemas/`` (``COMMENT ON``),
+and the file is written in DuckDB's v1.0.0 storage format, so DuckDB 1.0 and later open
+it and read every view (``MIN_DUCKDB``; checked with DuckDB 1.0.0, 1.1.3 and 2.0.1).
+
+Superseded build files stay ``warehouse.retain_hours`` (tokenbooks.yaml) after a
+newer build replaced them, for readers of older snapshots, then go: only what the
+committed warehouse names stays.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +33,8 @@ from pipelines.contracts import contract, contracts
 from pipelines.settings import Settings
 from pipelines.warehouse.build import committed_days, committed_files
 
-RETAIN = 3  # builds of a day kept on disk for readers of older snapshots
+STORAGE_VERSION = "v1.0.0"  # the on-disk format the warehouse is written in
+MIN_DUCKDB = "1.0"  # the oldest DuckDB that opens it and reads its views (checked with 1.0.0 and 1.1.3)
 
 # Views over the published tables, for questions that span days (active users across a week are not a sum).
 DERIVED_VIEWS = {
@@ -73,8 +88,19 @@ DERIVED_VIEWS = {
 }
 
 
+# What schemas/ says of the views derived at publish time: (what a row is, columns beyond the source mart's).
+DERIVED_COMMENTS = {
+    "mart_unit_economics_weekly": (
+        "one row per ISO week × app × feature: mart_unit_economics summed over the week, active users distinct "
+        "over it, rates recomputed",
+        {"iso_week": "ISO week, like 2026-W46.", "week": "Monday of the ISO week."},
+        "mart_unit_economics",
+    ),
+}
+
+
 def sql_literal(value: str) -> str:
-    """Quote one of our own file paths for a view definition (DDL cannot take parameters)."""
+    """Quote our own file paths and contract descriptions for DDL (which cannot take parameters)."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -89,17 +115,21 @@ def publish(settings: Settings) -> Path:
     target = settings.warehouse
     tmp = target.with_name(target.name + ".publishing")
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    config = {"storage_compatibility_version": STORAGE_VERSION, "file_search_path": str(settings.home)}
+    con = duckdb.connect(str(tmp), config=config)
     try:
         for name, files in tables.items():
             if files:
-                listing = ", ".join(sql_literal(f) for f in files)
+                listing = ", ".join(sql_literal(os.path.relpath(f, settings.home)) for f in files)
                 con.execute(f"create view {name} as select * from read_parquet([{listing}], union_by_name = true)")
             else:
                 cols = ", ".join(f'null::{c.type} as "{c.name}"' for c in contract(name).columns)
                 con.execute(f"create view {name} as select {cols} where false")
+            _comment(con, name, contract(name).grain, {c.name: c.description for c in contract(name).columns})
         for name, sql in DERIVED_VIEWS.items():
             con.execute(f"create view {name} as {sql}")
+            grain, own, source = DERIVED_COMMENTS[name]
+            _comment(con, name, grain, {**{c.name: c.description for c in contract(source).columns}, **own})
         con.execute("checkpoint")
     finally:
         con.close()
@@ -112,15 +142,30 @@ def publish(settings: Settings) -> Path:
     return target
 
 
-def _collect_garbage(settings: Settings, days: dict[date, dict]) -> None:
-    """Delete build files of a day older than the newest RETAIN builds (never the committed one)."""
+def _comment(con: duckdb.DuckDBPyConnection, view: str, grain: str, descriptions: dict[str, str]) -> None:
+    """COMMENT ON the view and each of its columns that schemas/ describes (names are code constants)."""
+    con.execute(f"comment on view {view} is {sql_literal(grain)}")
+    for (column,) in con.execute(f"select column_name from (describe {view})").fetchall():
+        if descriptions.get(column):
+            con.execute(f'comment on column {view}."{column}" is {sql_literal(descriptions[column])}')
+
+
+def _collect_garbage(settings: Settings, days: dict[date, dict], now: float | None = None) -> None:
+    """Delete a day's superseded build files ``retain_hours`` after the committed build replaced them; files
+    of no committed build (one running, one that crashed, abandoned .tmp files) that long after they were written."""
+    keep_s = settings.config.warehouse.retain_hours * 3600
+    now = time.time() if now is None else now
     for name in published_tables():
         for folder in (settings.lake / name).glob("day=*"):
             doc = days.get(date.fromisoformat(folder.name[4:]), {"tables": {}})
             committed = doc["tables"].get(name, {}).get("build_id")
-            files = sorted(folder.glob("*.parquet"), reverse=True)
-            for old in files[RETAIN:]:
-                if old.stem != committed:
-                    old.unlink(missing_ok=True)
-            for tmp in folder.glob("*.tmp"):
-                tmp.unlink(missing_ok=True)
+            current = folder / f"{committed}.parquet" if committed else None
+            superseded_at = current.stat().st_mtime if current is not None and current.exists() else None
+            for f in folder.iterdir():
+                if f == current or not (f.suffix == ".parquet" or f.name.endswith(".tmp")):
+                    continue
+                written = f.stat().st_mtime
+                # A file newer than the committed one is a build still running (or one that crashed): its own age.
+                since = superseded_at if superseded_at is not None and written <= superseded_at else written
+                if now - since >= keep_s:
+                    f.unlink(missing_ok=True)

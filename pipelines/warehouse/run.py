@@ -1,16 +1,16 @@
-"""Run the nightly job for a range of days, in-process, on the local Dagster instance.
+"""Run the nightly job for a range of days, in-process, on the home's Dagster instance.
 
 The CLI and the benchmark use this, so they exercise exactly the assets the
-schedule runs.
+schedule runs. The instance lives in ``$TOKENBOOKS_HOME/dagster`` unless
+``DAGSTER_HOME`` says otherwise (``Settings.instance_dir``); it is created there,
+with the project's ``dagster.yaml``, the first time a build needs it.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 
@@ -24,37 +24,44 @@ class RunResult:
     seconds: float
 
 
-def instance() -> dg.DagsterInstance:
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        home = str(PROJECT_ROOT / "dagster_home")
-        os.environ["DAGSTER_HOME"] = home
-    Path(home).mkdir(parents=True, exist_ok=True)
-    return dg.DagsterInstance.get()
+def prepare_instance(settings: Settings) -> str:
+    """The instance folder, created with the project's dagster.yaml when it has none."""
+    folder = settings.instance_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "dagster.yaml"
+    if not config.exists():
+        config.write_text((PROJECT_ROOT / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    return str(folder)
+
+
+def instance(settings: Settings) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(prepare_instance(settings))
 
 
 def build_days(
-    settings: Settings, start: date, end: date, with_digest: bool = True, dagster_instance=None, log_level: str = "WARNING",
-    mail: bool = False,
+    settings: Settings, start: date, end: date, with_digest: bool = True, pull: bool = False,
+    dagster_instance=None, log_level: str = "WARNING", mail: bool = False,
 ) -> RunResult:
-    """Build start..end in one nightly_job run; ``mail`` mails the digest of ``end`` (as the schedule does for
-    yesterday), otherwise digests are only written to the outbox."""
-    from pipelines.definitions import defs
+    """Build [start, end] (and the digest); pull the admin APIs first only when ``pull``; ``mail`` mails the
+    digest of ``end`` (as the schedule does for yesterday), otherwise digests are only written to the outbox."""
+    from pipelines.location import definitions
     from pipelines.reporting.assets import MAIL_TAG
+    from pipelines.reporting.schedules import BUILD_KEYS, WITH_PULLS
 
-    job_name = "nightly_job"
-    job = defs.resolve_job_def(job_name)
+    # Partitions from the range's first day: a build of any days works whatever the home's first landed day.
+    job = definitions(settings, first=start).resolve_job_def("nightly_job")
+    keys = WITH_PULLS if pull else BUILD_KEYS
+    if not with_digest:
+        keys = [k for k in keys if k.to_user_string() != "digest"]
     started = time.perf_counter()
-    tags = {
-        "dagster/asset_partition_range_start": start.isoformat(),
-        "dagster/asset_partition_range_end": end.isoformat(),
-        **({MAIL_TAG: end.isoformat()} if mail else {}),
-    }
-    selection = None if with_digest else [dg.AssetKey(k) for k in _non_reporting(defs)]
     result = job.execute_in_process(
-        instance=dagster_instance or instance(),
-        tags=tags,
-        asset_selection=selection,
+        instance=dagster_instance or instance(settings),
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+            **({MAIL_TAG: end.isoformat()} if mail else {}),
+        },
+        asset_selection=keys,
         run_config={
             "loggers": {"console": {"config": {"log_level": log_level}}},
             # The job's resource gets these settings through run config, never through this process's
@@ -68,12 +75,3 @@ def build_days(
         raise_on_error=False,
     )
     return RunResult(success=result.success, run_id=result.run_id, seconds=time.perf_counter() - started)
-
-
-def _non_reporting(defs) -> list[str]:
-    graph = defs.resolve_asset_graph()
-    return [
-        k.to_user_string()
-        for k in graph.get_all_asset_keys()
-        if graph.get(k).group_name in ("marts", "monitoring")
-    ]

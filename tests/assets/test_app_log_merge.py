@@ -9,8 +9,8 @@ LiteLLM row. Expected in fct_llm_calls: six calls, each field from the source th
 import json
 
 import dagster as dg
-import duckdb
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
@@ -121,7 +121,7 @@ def test_three_sources_with_gaps_make_one_row_per_call(home, tmp_path):
         [warehouse_day], partition_key=DAY, resources={"tokenbooks": TokenbooksResource(home=str(home.home))},
     )
     assert outcome.success
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     assert con.execute("select count(*), count(distinct call_id) from fct_llm_calls").fetchone() == (6, 6)
     sums = con.execute(
         "select sum(input_tokens), sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens) from fct_llm_calls"
@@ -164,7 +164,7 @@ def test_the_sample_logged_twice_is_counted_once(home, tmp_path):
     assert dg.materialize(
         [warehouse_day], partition_key=day, resources={"tokenbooks": TokenbooksResource(home=str(home.home))},
     ).success
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     merged = con.execute(
         "select count(*), min(source_count), sum(input_tokens), sum(output_tokens), count(*) filter (where status <> 'ok'), "
         "count(*) filter (where provider_request_id is null) from fct_llm_calls"

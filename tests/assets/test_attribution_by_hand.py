@@ -14,8 +14,8 @@ from datetime import date
 from decimal import Decimal
 
 import dagster as dg
-import duckdb
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
@@ -93,7 +93,7 @@ def test_hand_computed_attribution(home, tmp_path):
     )
     assert outcome.success
 
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     calls = dict(con.execute("select call_id, attributed_cost_usd from fct_llm_calls order by call_id").fetchall())
     assert calls == {"c1": Decimal("0.189"), "c2": Decimal("0.4995")}
     list_costs = dict(con.execute("select call_id, list_cost_usd from fct_llm_calls").fetchall())

@@ -11,11 +11,11 @@ from email import message_from_bytes
 from email.policy import default
 
 import dagster as dg
-import duckdb
 import pytest
 from aiosmtpd.controller import Controller
 
 from pipelines.cli import main
+from pipelines.db import open_warehouse
 from pipelines.reporting.digest import usd
 from pipelines.reporting.ledger import Ledger
 from pipelines.settings import load_settings
@@ -91,7 +91,7 @@ def test_nightly_job_mails_the_digest(home, smtp_server):
     everyone = next(m for to, m in inbox.messages if to == ["ops@example.com"])
     assert everyone.get_content_type() == "multipart/alternative"
     text, html = parts(everyone)
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     total, sales = con.execute(
         "select sum(cost_usd), sum(cost_usd) filter (where app = 'sales') from mart_cost_daily where day = $d", {"d": DAY}
     ).fetchone()

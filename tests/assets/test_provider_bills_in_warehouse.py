@@ -12,6 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.resources import TokenbooksResource
 from pipelines.settings import Settings, load_settings
@@ -28,7 +29,7 @@ def build(settings: Settings, days) -> duckdb.DuckDBPyConnection:
     for day in sorted(set(days)):
         build_day(date.fromisoformat(str(day)), settings)
     publish(settings)
-    return duckdb.connect(str(settings.warehouse), read_only=True)
+    return open_warehouse(settings)
 
 
 def land(settings: Settings, path: Path, fmt: str | None = None):
@@ -182,7 +183,7 @@ def test_overlapping_pulls_and_the_nightly_checks(home: Settings, tmp_path: Path
               if e.check_name in ("reconciles_to_bill", "attribution_matches_reconciliation")}
     assert checks == {(c, d): True for c in ("reconciles_to_bill", "attribution_matches_reconciliation")
                       for d in ("2025-08-01", "2025-08-02")}
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     one_day = (D("123.78912") + D("0.06") + D("750") + D("10") + D("2.5")) / 100
     assert per_day(con, "select day, sum(billed_cost_usd) from fct_provider_costs group by all") == {
         date.fromisoformat(day1): one_day, date(2025, 8, 2): one_day}

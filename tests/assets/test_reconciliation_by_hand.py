@@ -30,11 +30,11 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import dagster as dg
-import duckdb
 import polars as pl
 import pytest
 from genai_prices import Usage, calc_price
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.pricing.prices import price_table
 from pipelines.resources import TokenbooksResource
@@ -135,7 +135,7 @@ def warehouse(home: Settings, tmp_path):
         resources={"tokenbooks": TokenbooksResource(home=str(home.home), config_path=str(home.home / "tokenbooks.yaml"))},
     )
     assert outcome.success
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     yield con, outcome
     con.close()
 

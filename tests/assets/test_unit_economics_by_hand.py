@@ -24,8 +24,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import dagster as dg
-import duckdb
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
@@ -94,7 +94,7 @@ def test_unit_economics_daily_and_by_iso_week(home, tmp_path):
         assert dg.materialize([warehouse_day], partition_key=day, resources=resources,
                               instance=dg.DagsterInstance.ephemeral()).success
 
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     daily = con.execute(
         "select requests, active_users, cost_usd, cost_per_1k_requests_usd, cost_per_active_user_usd, outcomes, "
         "cost_per_outcome_usd, cache_hits, cache_hit_rate, cache_savings_usd, waste_usd "

@@ -1,8 +1,8 @@
 """A call whose model has no known price is kept, flagged and counted — never priced at zero silently."""
 
 import dagster as dg
-import duckdb
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
@@ -25,7 +25,7 @@ def test_unknown_model_is_kept_flagged_and_reported(home, tmp_path):
     meta = result.asset_materializations_for_node("warehouse_day")[0].metadata
     assert meta["unpriced_models"].value == ["openai/ft:our-secret-model:2026"]
 
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     rows = dict(con.execute("select call_id, (is_priced, list_cost_usd is null) from fct_llm_calls").fetchall())
     assert rows["mystery"] == (False, True)
     assert rows["known"] == (True, False)

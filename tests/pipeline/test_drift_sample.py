@@ -9,9 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
-from pipelines.db import frame
+from pipelines.db import frame, open_warehouse
 from pipelines.ingest.pending import land_pending
 from pipelines.reporting.digest import load_digest, render
 from pipelines.sample import SampleSpec, generate
@@ -59,7 +58,7 @@ def test_planted_drift_found_and_normal_days_quiet(home):
     drift = truth["drift"]
     first = date.fromisoformat(drift["first_day"])
     incidents = sorted(date.fromisoformat(d) for d in truth["org"]["incident_days"])
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     events = frame(con, "select * from drift_events order by day").to_dicts()
     budgets = frame(con, "select * from budget_status")
     con.close()

@@ -10,10 +10,10 @@ from datetime import date
 from decimal import Decimal
 
 import dagster as dg
-import duckdb
 import pytest
 
 from pipelines.contracts import contracts
+from pipelines.db import open_warehouse
 from pipelines.ingest.pending import land_pending
 from pipelines.sample import SampleSpec, generate
 from pipelines.settings import load_settings
@@ -37,7 +37,7 @@ def org(tmp_path_factory):
             settings, SPEC.first_day, SPEC.end_day, dagster_instance=dg.DagsterInstance.ephemeral()
         )
         assert result.success
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        con = open_warehouse(settings)
         yield settings, truth, landed, con
         con.close()
 

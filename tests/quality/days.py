@@ -110,6 +110,22 @@ def land_all(settings, paths: list[Path]) -> list:
     return results
 
 
+def tamper_landed_calls(settings, day: date, model: str, **values) -> int:
+    """Overwrite columns of ``model``'s calls landed for ``day``, in the lake file itself, as a file that did not
+    come through landing would: the one way past landing and config validation to a contract violation in the
+    warehouse. Returns how many rows were changed."""
+    import polars as pl
+
+    changed = 0
+    for path in (settings.lake / "calls" / f"day={day.isoformat()}").glob("*.parquet"):
+        rows = pl.read_parquet(path)
+        hit = pl.col("model") == model
+        changed += rows.filter(hit).height
+        rows.with_columns(pl.when(hit).then(pl.lit(v)).otherwise(pl.col(k)).alias(k) for k, v in values.items()) \
+            .write_parquet(path)
+    return changed
+
+
 def build(settings, days: list[date]) -> None:
     from pipelines.warehouse.build import build_day
     from pipelines.warehouse.publish import publish
@@ -146,8 +162,9 @@ def committed_problems(settings, severity: str = "error") -> list[str]:
 
 
 def warehouse_totals(path: Path) -> dict[str, object]:
-    """What an analyst would read: rows per table and the day's money, from the published warehouse."""
-    con = duckdb.connect(str(path), read_only=True)
+    """What an analyst would read: rows per table and the day's money, from the published warehouse (whose Parquet
+    paths are relative to its folder, the home)."""
+    con = duckdb.connect(str(path), read_only=True, config={"file_search_path": str(path.parent)})
     try:
         return {
             "calls": one(con, "select count(*) from fct_llm_calls"),

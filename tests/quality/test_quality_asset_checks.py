@@ -10,7 +10,7 @@ from pipelines.settings import load_settings
 from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.checks import CHECK_SPECS, warehouse_checks
 from pipelines.warehouse.partitions import daily
-from tests.quality.days import land_all, write_day
+from tests.quality.days import land_all, tamper_landed_calls, write_day
 
 DAYS = [date(2026, 11, 10), date(2026, 11, 11)]
 RANGE = {"dagster/asset_partition_range_start": "2026-11-10", "dagster/asset_partition_range_end": "2026-11-11"}
@@ -59,11 +59,12 @@ def test_each_partition_gets_its_own_evaluation_and_a_warning_does_not_block(hom
 
 
 def test_a_contract_violation_blocks_downstream_and_shows_failing_rows(home, tmp_path):
-    # A misconfigured tier (not one of frontier/mid/small/unknown) reaches fct_llm_calls.model_tier.
-    (home.home / "tokenbooks.yaml").write_text("model_tiers:\n  gpt-4o-mini: premium\n")
+    # A landed file tampered with after landing (a status that is not one the contract allows) reaches
+    # fct_llm_calls.status. (A bad tier in tokenbooks.yaml, the old way in, is now refused when the config loads.)
     settings = load_settings(home=home.home)
     for day in DAYS:
         land_all(settings, write_day(tmp_path / "in", day))
+        assert tamper_landed_calls(settings, day, "gpt-4o-mini", status="exploded") == 20
 
     result = run_range(settings, dg.DagsterInstance.ephemeral())
 
@@ -71,11 +72,11 @@ def test_a_contract_violation_blocks_downstream_and_shows_failing_rows(home, tmp
     assert not result.asset_materializations_for_node("spend_report")  # blocked
     bad = evaluations(result)[("fct_llm_calls", "matches_contract", "2026-11-10")]
     assert not bad.passed and bad.severity == dg.AssetCheckSeverity.ERROR
-    assert "be_in_set(model_tier)" in bad.description
+    assert "be_in_set(status)" in bad.description
     failures = bad.metadata["failures"].value
-    tier = next(f for f in failures if f["rule"] == "be_in_set(model_tier)")
-    assert tier["unexpected_rows"] == 20 and tier["examples"][0] == "premium"
-    assert "premium" in bad.metadata["failing_rows_sample"].value
+    status = next(f for f in failures if f["rule"] == "be_in_set(status)")
+    assert status["unexpected_rows"] == 20 and status["examples"][0] == "exploded"
+    assert "exploded" in bad.metadata["failing_rows_sample"].value
     assert bad.metadata["failing_rows_total"].value >= 20
 
 
@@ -96,10 +97,11 @@ def test_the_nightly_job_stops_before_monitoring_and_the_digest_on_a_broken_day(
     """The real downstream (drift_events, budget_status, digest) through build_days, as the CLI and schedule run it."""
     from pipelines.warehouse.run import build_days
 
-    (home.home / "tokenbooks.yaml").write_text("model_tiers:\n  gpt-4o-mini: premium\n")  # breaks fct_llm_calls' contract
     broken = load_settings(home=home.home)
     day = DAYS[0]
     land_all(broken, write_day(tmp_path / "in", day))
+    calls = {p: p.read_bytes() for p in (broken.lake / "calls").rglob("*.parquet")}
+    tamper_landed_calls(broken, day, "gpt-4o-mini", status="exploded")  # breaks fct_llm_calls' contract
     instance = dg.DagsterInstance.ephemeral()
 
     run = build_days(broken, day, day, dagster_instance=instance)
@@ -114,8 +116,9 @@ def test_the_nightly_job_stops_before_monitoring_and_the_digest_on_a_broken_day(
         assert not materialized(instance, key), key
     assert not list(broken.outbox.glob("digest-*"))
 
-    # Fixed config, same day: the run goes through to the digest.
-    (home.home / "tokenbooks.yaml").write_text("")
+    # The landed files restored, same day: the run goes through to the digest.
+    for path, data in calls.items():
+        path.write_bytes(data)
     fixed = load_settings(home=home.home)
     assert build_days(fixed, day, day, dagster_instance=instance).success
     for key in ("drift_events", "budget_status", "digest"):

@@ -10,10 +10,10 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import dagster as dg
-import duckdb
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
-from pipelines.reporting.schedules import nightly_schedule
+from pipelines.reporting.schedules import nightly_schedule_factory
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.checks import warehouse_checks
@@ -25,7 +25,7 @@ DAY = date(2026, 11, 20)
 def nightly(settings, night: datetime, instance=None):
     """What the schedule starts at ``night``: its restatement range, built (and checked, given an instance)."""
     resources = {"tokenbooks": TokenbooksResource(home=str(settings.home))}
-    request = nightly_schedule(dg.build_schedule_context(scheduled_execution_time=night, resources=resources))
+    request = nightly_schedule_factory()(dg.build_schedule_context(scheduled_execution_time=night, resources=resources))
     if instance is None:  # the same days through the functions the asset calls, without the checks' cost
         first = date.fromisoformat(request.tags["dagster/asset_partition_range_start"])
         last = date.fromisoformat(request.tags["dagster/asset_partition_range_end"])
@@ -39,7 +39,7 @@ def nightly(settings, night: datetime, instance=None):
 
 
 def day_costs(settings, day: date) -> tuple[int, Decimal, Decimal]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     try:
         lines, billed = con.sql(
             "select count(*), sum(billed_cost_usd) from fct_provider_costs where day = $d", params={"d": day}
@@ -89,13 +89,13 @@ def test_a_bill_that_arrives_late_is_picked_up_by_the_restatement(home, tmp_path
     calls, usage, costs = write_day(tmp_path / "in", DAY)
     land_all(home, [calls, usage])
     nightly(home, datetime(2026, 11, 21, 3, tzinfo=timezone.utc))
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     assert con.sql("select distinct cost_basis from fct_llm_calls").fetchall() == [("list",)]
     con.close()
 
     land_all(home, [costs])
     nightly(home, datetime(2026, 11, 22, 3, tzinfo=timezone.utc))
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     assert con.sql("select distinct cost_basis from fct_llm_calls").fetchall() == [("billed",)]
     billed = con.sql("select sum(billed_cost_usd) from fct_reconciliation where day = $d", params={"d": DAY}).fetchall()[0][0]
     con.close()

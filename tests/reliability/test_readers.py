@@ -35,8 +35,8 @@ for _ in sys.stdin:
 
 class Analyst:
     def __init__(self, warehouse, mode: str):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", ANALYST, str(warehouse), mode],
+        self.proc = subprocess.Popen(  # working in the home, where the warehouse's relative Parquet paths resolve
+            [sys.executable, "-c", ANALYST, str(warehouse), mode], cwd=warehouse.parent,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.first = self._read()

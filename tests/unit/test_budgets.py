@@ -82,7 +82,10 @@ def test_budgets_come_from_tokenbooks_yaml(tmp_path):
     )
     budgets = load_settings(home=tmp_path).budgets
     assert budgets[1] == Budget("summarise-daily", Decimal("40.5"), "daily", "feature", "summarise", Decimal("0.8"))
-    with pytest.raises(ConfigError, match="needs a value"):
-        status(Budget(name="x", limit_usd=Decimal(1), scope="app"), date(2026, 11, 18))
-    with pytest.raises(ConfigError, match="period must be"):
-        status(Budget(name="x", limit_usd=Decimal(1), period="weekly"), date(2026, 11, 18))
+    # A budget that cannot be right is refused where it is written: in tokenbooks.yaml, with the key's path.
+    (tmp_path / "tokenbooks.yaml").write_text("budgets:\n  - {name: x, limit_usd: 1, scope: app}\n")
+    with pytest.raises(ConfigError, match="budgets.0: a budget with scope app needs a value"):
+        load_settings(home=tmp_path)
+    (tmp_path / "tokenbooks.yaml").write_text("budgets:\n  - {name: x, limit_usd: 1, period: weekly}\n")
+    with pytest.raises(ConfigError, match="budgets.0.period: Input should be 'monthly' or 'daily'"):
+        load_settings(home=tmp_path)

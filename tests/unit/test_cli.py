@@ -1,8 +1,13 @@
-"""The tokenbooks command: per-file report, non-zero exit on an unrecognised file, read-only SQL."""
+"""The tokenbooks command: per-file report, non-zero exit on an unrecognised file, read-only SQL, help on every
+argument, one home found the same way by the CLI and Dagster."""
+
+import argparse
 
 import pytest
 
 from pipelines.cli import main
+from pipelines.cli_parser import parser
+from pipelines.settings import load_settings
 from tests.conftest import call, write_jsonl
 
 
@@ -36,3 +41,43 @@ def test_config_with_a_secret_is_refused(home, capsys):
 def test_bad_dates_are_rejected_by_the_parser(bad, home):
     with pytest.raises(SystemExit):
         main(["--home", str(home.home), "build", "--from", bad])
+
+
+def _actions(parser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _actions(sub)
+        elif not isinstance(action, argparse._HelpAction):
+            yield parser.prog, action
+
+
+def test_every_argument_has_help_text():
+    missing = [f"{prog} {action.dest}" for prog, action in _actions(parser()) if not action.help]
+    assert missing == []
+
+
+def test_a_command_where_no_home_exists_says_how_to_point_at_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TOKENBOOKS_HOME", raising=False)
+    assert main(["sql", "select 1"]) == 2
+    err = capsys.readouterr().err
+    assert f"no tokenbooks home at {tmp_path / 'data'}: pass --home DIR or set TOKENBOOKS_HOME" in err
+    assert main(["build", "--from", "2026-11-10"]) == 2  # the ./data default is never created
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_build_on_a_named_home_with_nothing_landed_says_so(tmp_path, capsys):
+    assert main(["--home", str(tmp_path / "new"), "build", "--from", "2026-11-10"]) == 1
+    assert "nothing landed in" in capsys.readouterr().err
+    assert (tmp_path / "new" / "landing").is_dir()  # a named home is created by build
+
+
+def test_the_cli_and_dagster_find_the_same_home(home, monkeypatch):
+    from pipelines.resources import TokenbooksResource
+
+    monkeypatch.setenv("TOKENBOOKS_HOME", str(home.home))
+    assert TokenbooksResource().settings.home == load_settings().home == home.home
+    assert load_settings().instance_dir == home.home.parent / "dagster_home"  # DAGSTER_HOME set: it wins
+    monkeypatch.delenv("DAGSTER_HOME")
+    assert load_settings().instance_dir == home.home / "dagster"

@@ -10,10 +10,10 @@ from decimal import Decimal
 from email import message_from_bytes
 from email.policy import default
 
-import duckdb
 import pytest
 
 from pipelines.cli import main
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.monitoring.build import monitor_day
 from pipelines.reporting.chart import BUDGET, WEEKEND, BudgetLine, spend_png
@@ -94,7 +94,7 @@ def org(home):
 
 
 def warehouse(settings, sql, params=None):
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     try:
         return con.execute(sql, params or {}).fetchall()
     finally:
