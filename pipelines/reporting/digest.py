@@ -22,7 +22,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipelines.reporting.doctor import diagnose
-from pipelines.reporting import chart, periods, savings, sections, stories
+from pipelines.reporting import chart, levers, periods, savings, sections, stories
 from pipelines.reporting.periods import Audience, Comparison, Period
 from pipelines.settings import REPORTS_DIR, Recipient, Settings
 
@@ -60,6 +60,8 @@ class Digest:
     cache_savings_usd: Decimal = Decimal(0)
     batch_savings_usd: Decimal = Decimal(0)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
+    output_ceilings: list[dict[str, Any]] = field(default_factory=list)
+    runaways: list[dict[str, Any]] = field(default_factory=list)
     budget_line: chart.BudgetLine | None = None
 
     @property
@@ -120,6 +122,8 @@ def build_digest(con: duckdb.DuckDBPyConnection, day: date, weekly: bool = False
         cache_savings_usd=savings.cache_savings(con, p),
         batch_savings_usd=savings.batch_savings(con, p, settings) if settings else Decimal(0),
         opportunities=savings.opportunities(con, p),
+        output_ceilings=levers.output_ceilings(con, p),
+        runaways=levers.runaway_sessions(con, p),
         budget_line=budget_line(settings, period, audience) if settings else None,
     )
 
