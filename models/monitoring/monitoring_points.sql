@@ -4,8 +4,46 @@
 -- kept apart (unattributed_cost_usd) because it has no calls, tokens or prompt. The *_sq and *_x_requests
 -- sums (over mart rows, i.e. roughly over users) give the day's own sampling error of spend and per-call
 -- means, so a day that one heavy user made unusual is not mistaken for drift.
+-- Scope 'shape' (one row per day × app × feature, no model) holds what a sum per model cannot give: the output
+-- p95 over the feature's calls (from fct_llm_calls, as mart_output_ceilings counts it: calls with output), calls
+-- whose source says why they stopped and those cut by their cap (truncation rate), and the sessions that began
+-- with the feature and their calls (mart_sessions: calls per session). Apps and the organisation sum the counts.
 with costs as (
     select * from mart_cost_daily
+),
+
+shape_calls as (
+    select
+        day,
+        app,
+        feature,
+        quantile_disc(output_tokens, 0.95) filter (where output_tokens > 0) as output_p95_tokens,
+        count(finish_reason) as finished_requests,
+        count(*) filter (where finish_reason = 'length') as truncated_requests,
+    from fct_llm_calls
+    group by all
+),
+
+shape_sessions as (
+    select day, app, feature, count(*) as sessions, sum(calls) as session_calls,
+    from mart_sessions
+    group by all
+),
+
+shape as (
+    select
+        coalesce(c.day, s.day) as day,
+        'shape' as scope,
+        coalesce(c.app, s.app) as app,
+        coalesce(c.feature, s.feature) as feature,
+        c.output_p95_tokens::bigint as output_p95_tokens,
+        coalesce(c.finished_requests, 0)::bigint as finished_requests,
+        coalesce(c.truncated_requests, 0)::bigint as truncated_requests,
+        coalesce(s.sessions, 0)::bigint as sessions,
+        coalesce(s.session_calls, 0)::bigint as session_calls,
+    from shape_calls as c
+    full outer join shape_sessions as s
+        on s.day = c.day and s.app is not distinct from c.app and s.feature is not distinct from c.feature
 ),
 
 by_model as (
@@ -102,3 +140,5 @@ final as (
 )
 
 select * from final
+union all by name
+select * from shape

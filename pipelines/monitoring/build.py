@@ -33,6 +33,8 @@ WINDOW_DAYS = 56
 POINTS = "monitoring_points"
 TABLES = ["drift_events", "budget_status"]
 RETAIN = 3
+# The marts a day's points are computed from (table names are code constants, never data).
+SOURCES = ("mart_cost_daily", "fct_llm_calls", "mart_sessions")
 
 
 @dataclass
@@ -70,8 +72,9 @@ def table_file(settings: Settings, table: str, day: date, doc: dict | None) -> P
 
 def load_points(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, markers: dict[date, dict],
                 max_tenants: int, keep_tenants: list[str]) -> None:
-    """Create temp table ``points`` for the window: read back where fresh, computed from the mart where not."""
-    fresh, stale = [], []
+    """Create temp table ``points`` for the window: read back where fresh, computed from the day's marts where not
+    (mart_cost_daily, and fct_llm_calls and mart_sessions for the 'shape' rows)."""
+    fresh, stale = [], {name: [] for name in SOURCES}
     for d, doc in sorted(markers.items()):
         mart = table_file(settings, "mart_cost_daily", d, doc)
         if mart is None:
@@ -79,14 +82,18 @@ def load_points(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, m
         pts = table_file(settings, POINTS, d, doc)
         if d < day and pts is not None and pts.stem == mart.stem:
             fresh.append(str(pts))
+            continue
+        for name in SOURCES:
+            path = table_file(settings, name, d, doc)
+            if path is not None:
+                stale[name].append(str(path))
+    for name, files in stale.items():
+        if files:
+            con.execute(f"create or replace temp table {name} as "
+                        "select * from read_parquet($files, union_by_name = true)", {"files": files})
         else:
-            stale.append(str(mart))
-    if stale:
-        con.execute("create or replace temp table mart_cost_daily as "
-                    "select * from read_parquet($files, union_by_name = true)", {"files": stale})
-    else:
-        empty = contract("mart_cost_daily").empty()  # noqa: F841 - read by DuckDB's replacement scan
-        con.execute("create or replace temp table mart_cost_daily as select * from empty")
+            empty = contract(name).empty()  # noqa: F841 - read by DuckDB's replacement scan
+            con.execute(f"create or replace temp table {name} as select * from empty")
     con.execute(f"create or replace temp table computed_points as\n{points_sql()}")
     source = "select * from computed_points"
     if fresh:

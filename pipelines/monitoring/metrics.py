@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Metric:
     name: str
-    unit: str  # usd | tokens | share
+    unit: str  # usd | tokens | share | calls
     kind: str  # relative: min_change is a fraction of the baseline; points: an absolute change of a share
     min_change: Decimal
     seasonal: bool = False
@@ -43,20 +43,31 @@ METRICS = {
         Metric("retry_rate", "share", "points", Decimal("0.03"), seasonal=True),
         Metric("unattributed_share", "share", "points", Decimal("0.05"), seasonal=True),
         Metric("model_mix", "share", "points", Decimal("0.20")),
+        # The tail of a feature's outputs (no cap, or a prompt that writes more): a p95 moves by more than a mean.
+        Metric("output_p95_tokens", "tokens", "relative", Decimal("0.30")),
+        # Of the calls whose source says why they stopped, the share cut by their cap (finish_reason = length).
+        Metric("truncation_rate", "share", "points", Decimal("0.05"), seasonal=True),
+        # Calls per session begun with the feature: a loop of hundreds of steps moves it, a busy day does not.
+        Metric("calls_per_session", "calls", "relative", Decimal("0.50")),
     )
 }
 PER_CALL = ["cost_per_request_usd", "input_tokens_per_request", "output_tokens_per_request", "cache_hit_rate",
-            "error_rate", "retry_rate"]
+            "error_rate", "retry_rate", "truncation_rate"]
 SCOPE_METRICS = {
-    "total": ["cost_usd", *PER_CALL, "unattributed_share", "model_mix"],
-    "app": ["cost_usd", *PER_CALL, "unattributed_share", "model_mix"],
-    "feature": ["cost_usd", *PER_CALL, "model_mix"],
-    "model": ["cost_usd", *PER_CALL, "unattributed_share"],
+    "total": ["cost_usd", *PER_CALL, "unattributed_share", "model_mix", "calls_per_session"],
+    "app": ["cost_usd", *PER_CALL, "unattributed_share", "model_mix", "calls_per_session"],
+    "feature": ["cost_usd", *PER_CALL, "model_mix", "output_p95_tokens", "calls_per_session"],
+    # A model's calls are not split into sessions, nor its outputs' tail kept apart from its features'.
+    "model": ["cost_usd", *PER_CALL[:-1], "unattributed_share"],
     # A tenant's per-call metrics are its features' metrics weighted by which of its users were active that day:
     # feature scope watches those; per tenant, spend is what matters.
     "tenant": ["cost_usd"],
 }
 SCOPE_ORDER = ["total", "app", "feature", "model", "tenant"]
+# Shape metrics count other things than calls; each needs enough of its own on the day (and in the pool).
+MIN_SESSIONS = 10
+RATE_FIELDS = {"cache_hit_rate": ("cache_hits", "requests"), "error_rate": ("failed", "requests"),
+               "retry_rate": ("retried", "requests"), "truncation_rate": ("truncated", "finished")}
 
 
 def value(metric: str, agg: Agg | None, min_requests: int) -> Decimal | None:
@@ -65,6 +76,10 @@ def value(metric: str, agg: Agg | None, min_requests: int) -> Decimal | None:
         return agg.spend
     if metric == "unattributed_share":
         return agg.unattributed / agg.spend if agg.spend > 0 else None
+    if metric == "calls_per_session":
+        return Decimal(agg.session_calls) / agg.sessions if agg.sessions >= MIN_SESSIONS else None
+    if metric == "truncation_rate":
+        return Decimal(agg.truncated) / agg.finished if agg.finished >= min_requests else None
     if agg.requests < min_requests:
         return None
     n = Decimal(agg.requests)
@@ -75,6 +90,7 @@ def value(metric: str, agg: Agg | None, min_requests: int) -> Decimal | None:
         "cache_hit_rate": lambda: agg.cache_hits / n,
         "error_rate": lambda: agg.failed / n,
         "retry_rate": lambda: agg.retried / n,
+        "output_p95_tokens": lambda: Decimal(agg.output_p95) if agg.output_p95 is not None else None,
     }[metric]()
 
 
@@ -132,6 +148,15 @@ def effect_of(metric: str, observed: Decimal, base: Decimal, agg: Agg, story: Sp
         return delta * agg.spend
     if metric == "model_mix":
         return story.effects.mix if story and story.effects else delta * agg.cost
+    output_cost = agg.cost * (1 - story.input_value_share if story else Decimal("0.5"))
+    if metric == "output_p95_tokens":
+        # The day's output spend, had every output moved as the tail did: an upper bound, as the tail's is.
+        return delta / base * output_cost if base else Decimal(0)
+    if metric == "calls_per_session":
+        return delta * agg.sessions * (agg.cost / agg.requests) if agg.requests else Decimal(0)
+    if metric == "truncation_rate":
+        # A cut answer's output is paid for and usually asked again.
+        return delta * agg.finished * (output_cost / agg.requests) if agg.requests else Decimal(0)
     return delta * agg.cost  # error_rate, retry_rate: failed and retried calls are paid for
 
 
@@ -143,12 +168,12 @@ def spread_of(metric: Metric, base: Baseline) -> Decimal:
 def pooled_rate(h: History, subject: Subject, metric: str, day: date, cfg: "DriftConfig") -> Decimal | None:
     """A share metric over the baseline days' calls pooled: the median of daily rates of rare events is 0 on
     small days, which would make one failed call look like a jump."""
-    field = {"cache_hit_rate": "cache_hits", "error_rate": "failed", "retry_rate": "retried"}.get(metric)
-    if field is None:
+    if metric not in RATE_FIELDS:
         return None
+    field, of = RATE_FIELDS[metric]
     series = h.series.get(subject, {})
     days = [series[d] for d in (day - timedelta(days=i) for i in range(1, cfg.baseline_days + 1)) if d in series]
-    calls = sum(a.requests for a in days)
+    calls = sum(getattr(a, of) for a in days)
     return Decimal(sum(getattr(a, field) for a in days)) / calls if calls else None
 
 
@@ -172,7 +197,7 @@ def sampling_error(metric: str, agg: Agg, base: Decimal, pooled: Decimal | None 
         n_eff = n * n / m["requests_sq"] if m.get("requests_sq") else n
         shares = [Decimal(md.requests) / n for md in agg.models.values()]
         return sum((Decimal(math.sqrt(float(p * (1 - p)) / n_eff)) for p in shares), Decimal(0)) / 2
-    if metric in ("cache_hit_rate", "error_rate", "retry_rate") and n:
+    if metric in RATE_FIELDS and (n := getattr(agg, RATE_FIELDS[metric][1])):
         p = min(max(float(max(base, pooled or Decimal(0))), 0.0), 1.0)
         n_eff = n * n / m["requests_sq"] if metric == "cache_hit_rate" and m.get("requests_sq") else n
         return Decimal(math.sqrt(p * (1 - p) / n_eff))

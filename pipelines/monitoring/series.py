@@ -1,7 +1,8 @@
 """Daily series per subject (the organisation, each app, feature, model and tenant) from ``monitoring_points``.
 
 A subject's day is an :class:`Agg`: calls, failures, retries, cache hits, tokens, spend with and without calls,
-and the same per model (for the decomposition and the model mix). Prompt versions per feature and day are
+and the same per model (for the decomposition and the model mix); from the 'shape' rows, truncated calls and
+sessions (features, apps and the organisation) and the output p95 (features). Prompt versions per feature and day are
 kept apart, to name a new prompt when one coincides with a change.
 """
 
@@ -62,12 +63,27 @@ class Agg:
     cost: Decimal = Decimal(0)  # spend of logged calls
     unattributed: Decimal = Decimal(0)  # spend no logged call explains
     models: dict[Key, ModelDay] = field(default_factory=dict)
+    # The day's shape ('shape' rows): calls whose source says why they stopped, those cut by their cap, sessions
+    # begun and their calls; the output p95 is a feature's own (a quantile does not add up over features).
+    finished: int = 0
+    truncated: int = 0
+    sessions: int = 0
+    session_calls: int = 0
+    output_p95: int | None = None
     # Second moments over mart rows (≈ users): the day's own sampling error (statistics, not money).
     moments: dict[str, float] = field(default_factory=dict)
 
     @property
     def spend(self) -> Decimal:
         return self.cost + self.unattributed
+
+    def add_shape(self, r: dict, own: bool) -> None:
+        self.finished += r["finished_requests"] or 0
+        self.truncated += r["truncated_requests"] or 0
+        self.sessions += r["sessions"] or 0
+        self.session_calls += r["session_calls"] or 0
+        if own:
+            self.output_p95 = r["output_p95_tokens"]
 
     def add(self, r: dict) -> None:
         self.requests += r["requests"]
@@ -104,6 +120,11 @@ def collect(points: pl.DataFrame, days: list[date]) -> History:
         scope, day = r["scope"], r["day"]
         if scope == "prompt":
             prompts[(r["app"], r["feature"])][r["prompt_version"]][day] += r["requests"]
+            continue
+        if scope == "shape":
+            feature = Subject("feature", app=r["app"], feature=r["feature"])
+            for s in (feature, Subject("app", app=r["app"]), Subject("total")):
+                series[s].setdefault(day, Agg()).add_shape(r, own=s == feature)
             continue
         if scope == "total":
             subjects = [Subject("total"), Subject("model", provider=r["provider"], model=r["model"])]

@@ -48,10 +48,14 @@ def change_phrase(metric: str, base: Decimal, observed: Decimal) -> str:
         return f"cost per call ${base:,.4f} → ${observed:,.4f} ({rel})"
     if metric in ("input_tokens_per_request", "output_tokens_per_request"):
         return f"{metric.split('_')[0]} tokens per call {base:,.0f} → {observed:,.0f} ({rel})"
+    if metric == "output_p95_tokens":
+        return f"output tokens per call at the 95th percentile {base:,.0f} → {observed:,.0f} ({rel})"
+    if metric == "calls_per_session":
+        return f"calls per session {base:,.1f} → {observed:,.1f} ({rel})"
     if metric == "model_mix":
         return f"calls by model {float(observed) * 100:.0f} % away from the usual mix"
     name = {"cache_hit_rate": "cache hit rate", "error_rate": "error rate", "retry_rate": "retry rate",
-            "unattributed_share": "share of spend no logged call explains"}[metric]
+            "truncation_rate": "share of answers cut by their cap", "unattributed_share": "share of spend no logged call explains"}[metric]
     return f"{name} {share(base)} → {share(observed)}"
 
 
@@ -60,7 +64,7 @@ def cause(metric: str, change: SpendChange | None) -> str:
     if change is None:
         return ""
     money = metric in ("cost_usd", "cost_per_request_usd")
-    if change.prompt and (money or metric.endswith("tokens_per_request")):
+    if change.prompt and (money or "tokens" in metric):
         return f"since prompt {change.prompt[0]} ({md(change.prompt[1])})"
     if change.new_model and (money or metric == "model_mix"):
         label, s0, s1, since = change.new_model

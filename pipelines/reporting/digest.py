@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from pipelines.db import open_warehouse
 from pipelines.reporting.doctor import diagnose
-from pipelines.reporting import chart, periods, savings, sections, stories
+from pipelines.reporting import chart, levers, periods, savings, sections, stories
 from pipelines.reporting.periods import Audience, Comparison, Period
 from pipelines.settings import REPORTS_DIR, Recipient, Settings
 
@@ -62,6 +62,8 @@ class Digest:
     cache_savings_usd: Decimal = Decimal(0)
     batch_savings_usd: Decimal = Decimal(0)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
+    output_ceilings: list[dict[str, Any]] = field(default_factory=list)
+    runaways: list[dict[str, Any]] = field(default_factory=list)
     budget_line: chart.BudgetLine | None = None
 
     @property
@@ -122,6 +124,8 @@ def build_digest(con: duckdb.DuckDBPyConnection, day: date, weekly: bool = False
         cache_savings_usd=savings.cache_savings(con, p),
         batch_savings_usd=savings.batch_savings(con, p, settings) if settings else Decimal(0),
         opportunities=savings.opportunities(con, p),
+        output_ceilings=levers.output_ceilings(con, p),
+        runaways=levers.runaway_sessions(con, p),
         budget_line=budget_line(settings, period, audience) if settings else None,
     )
 

@@ -183,3 +183,25 @@ def test_runaway_agent_sessions_flagged_on_their_day_and_no_other(org):
                       "and feature = 'resolve_agent' order by cost_usd desc limit 4",
                       {"d": levers["runaway_day"]}).fetchall()
     assert top == [(True, True)] * 3 + [(False, False)]
+
+
+def test_the_runaway_day_digest_shows_the_runaway_sessions(org):
+    """The digest of the runaway day lists the planted loops (costliest first, with their steps); the day before
+    lists none of the agent's."""
+    from datetime import date, timedelta
+
+    from pipelines.reporting.digest import build_digest, render
+
+    truth, _, con = org
+    levers = truth["mixed"]["levers"]
+    day = date.fromisoformat(levers["runaway_day"])
+    d = build_digest(con, day)
+    planted = {r["session_id"]: r["calls"] for x in levers["days"] for r in x["runaways"]}
+    # (mart_sessions also flags a short but costly session of another feature; the digest lists it too)
+    assert {r["session_key"]: r["steps"] for r in d.runaways if r["feature"] == "resolve_agent"} == planted
+    assert [r["cost_usd"] for r in d.runaways] == sorted((r["cost_usd"] for r in d.runaways), reverse=True)
+    text = render(d, "digest.txt.j2")
+    assert "Runaway sessions (" in text
+    assert all(f"{k} ({day:%m-%d}): {n} steps" in text for k, n in planted.items())
+    before = build_digest(con, day - timedelta(days=1)).runaways
+    assert not [r for r in before if r["feature"] == "resolve_agent"]
