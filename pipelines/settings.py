@@ -144,7 +144,12 @@ class Settings:
     # ---- config ----
     def section(self, name: str) -> dict[str, Any]:
         """A section as the mapping the file gave (validated; unset keys left out), for code that reads one."""
-        return getattr(self.config, name).model_dump(exclude_unset=True) if name != "smtp" else dataclasses.asdict(self.smtp)
+        if name == "smtp":
+            return dataclasses.asdict(self.smtp)
+        value = getattr(self.config, name)
+        if isinstance(value, dict):  # a mapping of named entries (endpoints: {name: {...}})
+            return {k: v.model_dump(exclude_unset=True) for k, v in value.items()}
+        return value.model_dump(exclude_unset=True)
 
     @property
     def attribute_mapping(self) -> dict[str, list[str]]:
