@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import duckdb
 import polars as pl
 
+from pipelines.ingest.formats.values import not_a, typed_sql
 from pipelines.settings import Settings
 
 SAMPLE_BYTES = 64 * 1024
@@ -177,18 +178,33 @@ class Field:
     type: str = "VARCHAR"
     required: bool = False
 
+    @property
+    def is_identity(self) -> bool:
+        """A required text field (an id, a provider, a model): it must be a JSON string, and not blank."""
+        return self.required and self.type == "VARCHAR"
+
+    def typed(self, text: str) -> str:
+        return typed_sql(text, self.type)
+
 
 MAX_LINE_BYTES = 256 * 1024 * 1024
 
 
-def _field_checks(f: Field, text: str, typed: str) -> list[tuple[str, str]]:
-    """(condition, reason) SQL for each way field ``f`` makes its record bad, given the field's ``text`` and its
-    ``typed`` value: the one rule set both JSON readers below apply."""
+def _field_checks(f: Field, text: str, typed: str, json_type: str | None = None) -> list[tuple[str, str]]:
+    """(condition, reason) SQL for each way field ``f`` makes its record bad, given the field's ``text``, its
+    ``typed`` value and (for an identity field) the SQL of its JSON type: the one rule set both JSON readers below
+    apply."""
     checks = []
     if f.required:
         checks.append((f"{text} is null", "'missing required field'"))
+    if f.is_identity and json_type is not None:
+        kind = (f"(case {json_type} when 'OBJECT' then 'an object' when 'ARRAY' then 'an array' "
+                f"when 'BOOLEAN' then 'a boolean' else 'a number' end)")
+        checks.append((f"{json_type} <> 'VARCHAR'", f"'must be a string, not ' || {kind} || ': ' || left({text}, 80)"))
+    if f.is_identity:
+        checks.append((f"trim({text}) = ''", "'empty value'"))
     if f.type != "VARCHAR":
-        checks.append((f"{text} is not null and {typed} is null", f"'not a valid {f.type.lower()}: ' || left({text}, 80)"))
+        checks.append((f"{text} is not null and {typed} is null", f"'not {not_a(f.type)}: ' || left({text}, 80)"))
     return checks
 
 
@@ -201,14 +217,20 @@ def records_sql(source: str, fields: list[Field]) -> str:
     value that does not convert to its type.
     """
     paths = ", ".join(_sql_str(f.path) for f in fields)
-    typed = ",\n".join(
-        f"try_cast(_v[{i + 1}] as {f.type}) as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields)
-    )
+    typed = ",\n".join(f"{f.typed(f'_v[{i + 1}]')} as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields))
+    identities = [f for f in fields if f.is_identity]
+    if identities:
+        typed += ", " + ", ".join(f"_t[{i + 1}] as _type_{f.name}" for i, f in enumerate(identities))
     checks = [
         f"when {condition} then {_sql_str(f.name + '|')} || {reason}"
         for f in fields
-        for condition, reason in _field_checks(f, f"_raw_{f.name}", f.name)
+        for condition, reason in _field_checks(f, f"_raw_{f.name}", f.name, f"_type_{f.name}")
     ]
+    # The JSON type of identity fields: a number or an object where an id belongs is refused, not turned into text.
+    json_types = (
+        f", case when json_valid(raw) then json_type(raw, [{', '.join(_sql_str(f.path) for f in identities)}]) end as _t"
+        if identities else ""
+    )
     check_sql = " ".join(checks) or "when false then null"
     # The line's text and the fields' text only matter for lines that go to quarantine: null elsewhere,
     # so a good row does not carry its whole line (and each field twice) through Arrow and Polars.
@@ -217,7 +239,7 @@ def records_sql(source: str, fields: list[Field]) -> str:
     )
     parsed = f"""
         select _record, raw, _readable, json_valid(raw) as _ok,
-               case when json_valid(raw) then json_extract_string(raw, [{paths}]) end as _v
+               case when json_valid(raw) then json_extract_string(raw, [{paths}]) end as _v{json_types}
         from lines where raw is not null and trim(raw) <> ''"""
     sql = f"""
         with lines as ({source}),
@@ -231,7 +253,7 @@ def records_sql(source: str, fields: list[Field]) -> str:
                         {check_sql} end as _err
             from typed
         )
-        select * exclude (_err, _ok, _readable) replace ({raw_if_bad}),
+        select * exclude (_err, _ok, _readable{"".join(f", _type_{f.name}" for f in identities)}) replace ({raw_if_bad}),
                split_part(_err, '|', 1) as _error_field,
                nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
         from checked
@@ -283,7 +305,7 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     """The fast path for a clean file of flat records: DuckDB's own JSON reader, straight to typed columns.
 
     It parses each line once, on every core, where the line reader below parses it three times, and converts
-    each field's text with the same ``try_cast``, so a value converts here exactly as there (``true`` is a
+    each field's text with the same ``Field.typed``, so a value converts here exactly as there (``true`` is a
     token count in neither). It is taken only when it can promise what the line reader does: the fields are top-level keys,
     every line is a JSON object DuckDB reads (else it raises), no line is blank (blank lines are skipped, so the
     row count would not be the line count and records would lose their line numbers), and no record is bad
@@ -292,16 +314,15 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     """
     if not fields or not all(_TOP_LEVEL.match(f.path) for f in fields):
         return None
-    columns = "{" + ", ".join(f"{_sql_str(f.path[2:])}: 'VARCHAR'" for f in fields) + "}"
-    text = {f.name: sql_ident(f.path[2:]) for f in fields}
-    typed = ", ".join(
-        (f"try_cast({text[f.name]} as {f.type})" if f.type != "VARCHAR" else text[f.name]) + f" as {sql_ident(f.name)}"
-        for f in fields
-    )
+    # Identity fields are read as JSON, so a number or an object is told from a string.
+    columns = "{" + ", ".join(f"{_sql_str(f.path[2:])}: '{'JSON' if f.is_identity else 'VARCHAR'}'" for f in fields) + "}"
+    column = {f.name: sql_ident(f.path[2:]) for f in fields}
+    text = {f.name: f"({column[f.name]}->>'$')" if f.is_identity else column[f.name] for f in fields}
+    typed = ", ".join(f"{f.typed(text[f.name])} as {sql_ident(f.name)}" for f in fields)
     bad = [
         f"({condition})"
         for f in fields
-        for condition, _ in _field_checks(f, text[f.name], f"try_cast({text[f.name]} as {f.type})")
+        for condition, _ in _field_checks(f, text[f.name], f.typed(text[f.name]), f"json_type({column[f.name]})")
     ]
     sql = (
         f"select {typed}, ({' or '.join(bad) or 'false'}) as _bad "

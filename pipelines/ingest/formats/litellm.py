@@ -23,6 +23,7 @@ from pipelines.ingest.attributes import (
     Params,
     bigint_sql,
     bool_sql,
+    count_errors_sql,
     dimension_columns,
     first_record,
     input_tokens_sql,
@@ -73,8 +74,11 @@ class LiteLLMSpendLogs(InputFormat):
         def top(key: str) -> str:
             return f"nullif(trim({member_sql('j', key, params)}), '')"
 
+        def usage_text(paths: list[str]) -> str:
+            return "coalesce(" + ", ".join(f"json_extract_string(usage, {params.add(p)})" for p in paths) + ")"
+
         def usage(paths: list[str]) -> str:
-            return bigint_sql("coalesce(" + ", ".join(f"json_extract_string(usage, {params.add(p)})" for p in paths) + ")")
+            return bigint_sql(usage_text(paths))
 
         def lookup(key: str) -> str:
             return f"coalesce({member_sql('slm', key, params)}, {member_sql('meta', key, params)}, {member_sql('j', key, params)})"
@@ -92,6 +96,10 @@ class LiteLLMSpendLogs(InputFormat):
         cached, write, write_1h = usage(CACHE_READ), usage(CACHE_WRITE), usage(CACHE_WRITE_1H)
         reasoning = usage(REASONING)
         prompt, completion = bigint_sql(top("prompt_tokens")), bigint_sql(top("completion_tokens"))
+        count_field, count_reason = count_errors_sql({
+            "prompt_tokens": top("prompt_tokens"), "completion_tokens": top("completion_tokens"),
+            **{f"metadata.additional_usage_values{p[1:]}": usage_text([p]) for p in CACHE_READ + CACHE_WRITE + CACHE_WRITE_1H + REASONING},
+        })
         status_text = f"lower(coalesce({top('status')}, json_extract_string(meta, '$.status')))"
         error = "concat_ws(' ', " + ", ".join(
             f"json_extract_string(meta, '$.error_information.{k}')" for k in ("error_code", "error_class", "error_message")
@@ -139,22 +147,26 @@ class LiteLLMSpendLogs(InputFormat):
                     {money_sql(top('spend'))} as reported_cost_usd,
                     j is null as _unreadable,
                     {top('startTime')} as _start_text,
-                    {top('request_id')} as _request_id
+                    {top('request_id')} as _request_id,
+                    {count_field} as _count_field,
+                    {count_reason} as _count_reason
                 from unpacked
             )
             select
-                * exclude (_unreadable, _start_text, _request_id),
+                * exclude (_unreadable, _start_text, _request_id, _count_field, _count_reason),
                 case
                     when _unreadable then '$'
                     when _request_id is null then 'request_id'
                     when occurred_at is null then 'startTime'
                     when model_raw is null then 'model'
+                    when _count_field is not null then _count_field
                 end as _error_field,
                 case
                     when _unreadable then 'not valid JSON'
                     when _request_id is null then 'missing request_id'
                     when occurred_at is null then 'missing or not a timestamp: ' || coalesce(left(_start_text, 40), 'null')
                     when model_raw is null then 'no model or model_group'
+                    when _count_field is not null then _count_reason
                 end as _error_reason,
                 -- Quarantine names the request, never its messages or response.
                 case when _request_id is not null then json_object('request_id', _request_id)::varchar end as raw

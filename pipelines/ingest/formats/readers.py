@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.formats.base import LINES, Field, InputError, _sql_str, read_error, records_sql, sql_ident
+from pipelines.ingest.formats.values import INTEGER_TYPES, instant_sql, not_a, whole_number_sql
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
@@ -102,6 +103,8 @@ class Col:
             return self.parse.format(v=v)
         if self.type == "VARCHAR":
             return v
+        if self.type in INTEGER_TYPES:
+            return whole_number_sql(v, self.type)
         return f"try_cast({v} as {self.type})"
 
 
@@ -112,15 +115,16 @@ def _text(column: str) -> str:
     return f"nullif({ident}::VARCHAR, '')"
 
 
-# Whole-number counts that exports write as floats ("59200.0").
-COUNT = "try_cast(try_cast({v} as DECIMAL(38,6)) as BIGINT)"
+# Whole-number counts, also as exports write them as floats ("59200.0"); a fraction is never rounded.
+COUNT = whole_number_sql("{v}")
 # Money: text straight to DECIMAL, never through a float.
 AMOUNT = "try_cast({v} as DECIMAL(38,12))"
-# Days in any of the styles exports use; all read as UTC.
+# Days in any of the styles exports use; zone-less times are UTC as the exports document (CUR, Azure, Google's
+# "… UTC"); an offset past 23:59 is refused, not moved to another day.
 DAY = (
     "case when contains({v}, '/') then try_cast(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') as DATE)"
     " when not contains({v}, '-') then try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE)"
-    " else try_cast(try_cast(replace({v}, ' UTC', '+00') as TIMESTAMPTZ) as DATE) end"
+    " else try_cast(" + instant_sql("replace({v}, ' UTC', '+00')") + " as DATE) end"
 )
 
 
@@ -168,7 +172,7 @@ def typed_records(
         if c.type != "VARCHAR" or c.parse:
             checks.append(
                 f"when _raw_{c.name} is not null and {c.name} is null and trim(_raw_{c.name}) <> '' then "
-                f"{_sql_str(c.name)} || '|not a valid {c.type.lower()}: ' || left(_raw_{c.name}, 80)"
+                f"{_sql_str(c.name)} || '|not {not_a(c.type)}: ' || left(_raw_{c.name}, 80)"
             )
     source_error = ""
     if "_source_error" in header:
