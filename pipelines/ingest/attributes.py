@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ingest.formats.base import LINE_ARGS, LINES, MAX_LINE_BYTES
+from pipelines.ingest.formats.envelopes import check_data_envelopes
 from pipelines.ingest.formats.values import instant_sql, whole_number_sql
 from pipelines.settings import ConfigError, Settings
 
@@ -304,6 +305,12 @@ def json_records_sql(path: Path) -> str:
     that is not JSON comes back with ``j`` null so the caller can quarantine it.
     """
     layout = _json_layout(path)
+    if layout != "array" and _has_envelope(path):
+        con = connect()
+        try:
+            check_data_envelopes(con, path)  # a page whose data is not a list is refused, never "0 records"
+        finally:
+            con.close()
     if layout == "lines":
         return f"""
             select _record, unnest(case
@@ -322,6 +329,11 @@ def json_records_sql(path: Path) -> str:
         select i._record, i.j
         from read_text($path) as f,
              unnest(json_extract(f.content::json, '$.data[*]')) with ordinality as i(j, _record)"""
+
+
+def _has_envelope(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return b'"data"' in fh.read(4096)
 
 
 def _json_layout(path: Path) -> str:

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.formats.base import LINES, Field, InputError, _sql_str, read_error, records_sql, sql_ident
+from pipelines.ingest.formats.envelopes import check_pages
 from pipelines.ingest.formats.values import INTEGER_TYPES, instant_sql, not_a, whole_number_sql
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -69,6 +70,7 @@ def json_fields(con: duckdb.DuckDBPyConnection, source_sql: str, fields: list[Fi
 def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
     con = connect()
     try:
+        check_pages(con, path)
         return json_fields(con, PAGE_RESULTS_SQL, fields, {"path": str(path)}, readable="_readable")
     except duckdb.Error as e:
         error = read_error(path, e)
