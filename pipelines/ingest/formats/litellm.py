@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.ingest.attributes import (
     AttributeMapping,
     Params,
@@ -39,14 +41,10 @@ from pipelines.ingest.attributes import (
     status_sql,
     timestamp_sql,
 )
-from pipelines.ingest.formats.base import MAX_LINE_BYTES, InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.csvrows import CsvRows, csv_rows
 
 KEYS = {"request_id", "spend", "starttime"}
-
-CSV_RECORDS = f"""
-    select row_number() over () as _record, to_json(t)::json as j
-    from read_csv($path, all_varchar = true, header = true, max_line_size = {MAX_LINE_BYTES}) as t
-"""
 
 # Where the cache and reasoning details sit in metadata.additional_usage_values, most specific first.
 CACHE_READ = ["$.cache_read_input_tokens", "$.prompt_tokens_details.cached_tokens"]
@@ -67,9 +65,15 @@ class LiteLLMSpendLogs(InputFormat):
         return KEYS <= {k.lower() for k in first_record(sample)}
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        if not _is_csv(path):
+            return self._parse(path, ctx, None)
+        with csv_rows(path) as rows:  # a malformed row is one record to quarantine, not the file's columns lost
+            return self._parse(path, ctx, rows)
+
+    def _parse(self, path: Path, ctx: ParseContext, rows: CsvRows | None) -> Parsed:
         mapping = AttributeMapping.from_settings(ctx.settings)
         params = Params(path=str(path))
-        records = CSV_RECORDS if _is_csv(path) else json_records_sql(path)
+        records = f"select t._record, to_json(t)::json as j from ({rows.sql()}) as t" if rows else json_records_sql(path)
 
         def top(key: str) -> str:
             return f"nullif(trim({member_sql('j', key, params)}), '')"
@@ -172,7 +176,12 @@ class LiteLLMSpendLogs(InputFormat):
                 case when _request_id is not null then json_object('request_id', _request_id)::varchar end as raw
             from mapped
         """
+        if rows:
+            params.pop("path")
+            params.update(rows.params)
         good, quarantine = split_errors(run_sql(path, sql, params))
+        if rows and rows.bad.height:
+            quarantine = pl.concat([rows.quarantine, quarantine]).sort("record")
         return Parsed(rows=good, quarantine=quarantine)
 
 

@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from pipelines.ingest.formats.base import LINES, Field, InputError, _sql_str, read_error, records_sql, sql_ident
+from pipelines.ingest.formats.csvrows import csv_rows
 from pipelines.ingest.formats.envelopes import check_pages
 from pipelines.ingest.formats.values import INTEGER_TYPES, instant_sql, not_a, whole_number_sql
 
@@ -220,18 +221,20 @@ def records_in(good: pl.DataFrame, quarantine: pl.DataFrame) -> int:
     return int(good["_n"].sum() if "_n" in good.columns and good.height else good.height) + quarantine.height
 
 
-CSV_MAX_LINE_BYTES = 64 * 1024 * 1024
-
-
-def csv_records(path: Path, cols: list[Col], read_opts: str = "", sums: list[str] | None = None) -> pl.DataFrame:
-    """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine)."""
+def csv_records(path: Path, cols: list[Col], sums: list[str] | None = None) -> pl.DataFrame:
+    """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine); a malformed row is one
+    record to quarantine (see ``csvrows``)."""
     con = connect()
     try:
-        # A long line (a stray blob) is read as a record and quarantined, not a reason to reject the whole file.
-        reader = f"read_csv($path, header = true, all_varchar = true, max_line_size = {CSV_MAX_LINE_BYTES}{read_opts})"
-        header = [r[0] for r in con.execute(f"describe select * from {reader}", {"path": str(path)}).fetchall()]
-        source = f"select row_number() over () as _record, __COLUMNS__ from {reader}"
-        return typed_records(con, source, header, cols, {"path": str(path)}, sums)
+        with csv_rows(path) as rows:
+            typed = typed_records(con, rows.sql("__COLUMNS__"), rows.header, cols, rows.params, sums)
+            bad = rows.bad.select(
+                "_record", pl.lit(1, pl.Int64).alias("_n"), pl.col("field").alias("_error_field"),
+                pl.col("reason").alias("_error_reason"), "raw",
+            )
+        return pl.concat([typed, bad], how="diagonal_relaxed") if bad.height else typed
+    except InputError:
+        raise
     except (ValueError, duckdb.Error) as e:
         raise read_error(path, e) from None
     finally:
