@@ -180,8 +180,9 @@ class LiteLLMSpendLogs(InputFormat):
             params.pop("path")
             params.update(rows.params)
         good, quarantine = split_errors(run_sql(path, sql, params))
-        if rows and rows.bad.height:
-            quarantine = pl.concat([rows.quarantine, quarantine]).sort("record")
+        if rows and rows.bad.height:  # a malformed line may hold the messages: quarantine names its record only
+            quarantine = pl.concat([rows.quarantine.with_columns(pl.lit(None, pl.String).alias("raw")), quarantine])
+            quarantine = quarantine.sort("record")
         return Parsed(rows=good, quarantine=quarantine)
 
 
