@@ -21,7 +21,7 @@ from pipelines.ingest.attributes import DEFAULT_KEYS
 
 # Keys whose value is prompt or response text, in any source (canonical, Langfuse, LiteLLM, OTel, Bedrock, OpenAI).
 TEXT_KEYS = frozenset(k.lower() for k in (
-    "messages", "message", "prompt", "prompts", "completion", "completions", "input", "output", "content", "contents",
+    "messages", "prompt", "prompts", "completion", "completions", "input", "output", "content", "contents",
     "response", "responses", "text", "system", "instructions", "choices", "inputBodyJson", "outputBodyJson",
     "gen_ai.prompt", "gen_ai.completion", "gen_ai.input.messages", "gen_ai.output.messages",
     "gen_ai.system_instructions", "llm.prompts", "llm.completions",

@@ -192,15 +192,17 @@ MAX_LINE_BYTES = 256 * 1024 * 1024
 
 def _field_checks(f: Field, text: str, typed: str, json_type: str | None = None) -> list[tuple[str, str]]:
     """(condition, reason) SQL for each way field ``f`` makes its record bad, given the field's ``text``, its
-    ``typed`` value and (for an identity field) the SQL of its JSON type: the one rule set both JSON readers below
+    ``typed`` value and (for a text field) the SQL of its JSON type: the one rule set both JSON readers below
     apply."""
     checks = []
     if f.required:
         checks.append((f"{text} is null", "'missing required field'"))
-    if f.is_identity and json_type is not None:
+    if f.type == "VARCHAR" and json_type is not None:
+        # An object or a list is never text; an identity must be a string, not a number or a boolean either.
+        wrong = "('OBJECT', 'ARRAY', 'UBIGINT', 'BIGINT', 'DOUBLE', 'BOOLEAN')" if f.is_identity else "('OBJECT', 'ARRAY')"
         kind = (f"(case {json_type} when 'OBJECT' then 'an object' when 'ARRAY' then 'an array' "
                 f"when 'BOOLEAN' then 'a boolean' else 'a number' end)")
-        checks.append((f"{json_type} <> 'VARCHAR'", f"'must be a string, not ' || {kind} || ': ' || left({text}, 80)"))
+        checks.append((f"{json_type} in {wrong}", f"'must be a string, not ' || {kind} || ': ' || left({text}, 80)"))
     if f.is_identity:
         checks.append((f"trim({text}) = ''", "'empty value'"))
     if f.type != "VARCHAR":
@@ -218,18 +220,19 @@ def records_sql(source: str, fields: list[Field]) -> str:
     """
     paths = ", ".join(_sql_str(f.path) for f in fields)
     typed = ",\n".join(f"{f.typed(f'_v[{i + 1}]')} as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields))
-    identities = [f for f in fields if f.is_identity]
-    if identities:
-        typed += ", " + ", ".join(f"_t[{i + 1}] as _type_{f.name}" for i, f in enumerate(identities))
+    texts = [f for f in fields if f.type == "VARCHAR"]
+    if texts:
+        typed += ", " + ", ".join(f"_t[{i + 1}] as _type_{f.name}" for i, f in enumerate(texts))
     checks = [
         f"when {condition} then {_sql_str(f.name + '|')} || {reason}"
         for f in fields
         for condition, reason in _field_checks(f, f"_raw_{f.name}", f.name, f"_type_{f.name}")
     ]
-    # The JSON type of identity fields: a number or an object where an id belongs is refused, not turned into text.
+    # The JSON type of text fields: an object where text belongs (a number where an id does) is refused, not
+    # turned into text.
     json_types = (
-        f", case when json_valid(raw) then json_type(raw, [{', '.join(_sql_str(f.path) for f in identities)}]) end as _t"
-        if identities else ""
+        f", case when json_valid(raw) then json_type(raw, [{', '.join(_sql_str(f.path) for f in texts)}]) end as _t"
+        if texts else ""
     )
     check_sql = " ".join(checks) or "when false then null"
     # The line's text and the fields' text only matter for lines that go to quarantine: null elsewhere,
@@ -253,7 +256,7 @@ def records_sql(source: str, fields: list[Field]) -> str:
                         {check_sql} end as _err
             from typed
         )
-        select * exclude (_err, _ok, _readable{"".join(f", _type_{f.name}" for f in identities)}) replace ({raw_if_bad}),
+        select * exclude (_err, _ok, _readable{"".join(f", _type_{f.name}" for f in texts)}) replace ({raw_if_bad}),
                split_part(_err, '|', 1) as _error_field,
                nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
         from checked
@@ -314,15 +317,20 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     """
     if not fields or not all(_TOP_LEVEL.match(f.path) for f in fields):
         return None
-    # Identity fields are read as JSON, so a number or an object is told from a string.
+    # Identity fields are read as JSON, so a number or an object is told from a string. Other text is read as text:
+    # one that starts like an object or a list sends the file to the line reader, which knows (cheaper than JSON).
     columns = "{" + ", ".join(f"{_sql_str(f.path[2:])}: '{'JSON' if f.is_identity else 'VARCHAR'}'" for f in fields) + "}"
     column = {f.name: sql_ident(f.path[2:]) for f in fields}
     text = {f.name: f"({column[f.name]}->>'$')" if f.is_identity else column[f.name] for f in fields}
+    json_type = {
+        f.name: f"json_type({column[f.name]})" if f.is_identity else f"(case when left({column[f.name]}, 1) in ('{{', '[') then 'OBJECT' end)"
+        for f in fields
+    }
     typed = ", ".join(f"{f.typed(text[f.name])} as {sql_ident(f.name)}" for f in fields)
     bad = [
         f"({condition})"
         for f in fields
-        for condition, _ in _field_checks(f, text[f.name], f.typed(text[f.name]), f"json_type({column[f.name]})")
+        for condition, _ in _field_checks(f, text[f.name], f.typed(text[f.name]), json_type[f.name])
     ]
     sql = (
         f"select {typed}, ({' or '.join(bad) or 'false'}) as _bad "
