@@ -28,8 +28,10 @@ from tests.reliability.corpus import NOT_USAGE_KEY, Mutation, _mutate_line, _num
 
 # Usage counts: keys with "token", and Langfuse's usageDetails ("input", "output", "input_cache_read", ...).
 COUNT_KEY = re.compile(r"token|^(input|output)$|^input_cache|^output_reasoning", re.I)
+# The field that says when a record happened (a billing period's start date is not read by any format).
 START_KEY = re.compile(
-    r"(^|_|\.)(occurred_at|startTime|timestamp|starting_at|start_time|start_time_iso|usage_start_time|usage_start_date|date)$", re.I
+    r"(^|\.)(occurred_at|startTime|timestamp|starting_at|start_time|start_time_iso|usage_start_time|date)$|usage_start_date$",
+    re.I,
 )
 ZONE = re.compile(r"(Z|[+-]\d\d:?\d\d| UTC)$")
 MODEL_KEY = re.compile(r"^(model|modelId|model_id)$")
@@ -110,13 +112,34 @@ def field_case(path: Path, name: str) -> bytes | None:
     elif fmt_kind == "jsonl":
         lines = path.read_text(encoding="utf-8-sig").splitlines()
         out = "".join(_mutate_line_attrs(ln, m) + "\n" for ln in lines).encode()
+    elif fmt_kind == "csv":
+        out = _csv_text(path, m)
     else:
-        df = pl.read_parquet(path) if fmt_kind == "parquet" else pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
-        df = _frame(df, m)
         buf = io.BytesIO()
-        df.write_parquet(buf) if fmt_kind == "parquet" else buf.write(df.write_csv().encode())
+        _frame(pl.read_parquet(path), m).write_parquet(buf)
         out = buf.getvalue()
     return out if m.hits else None
+
+
+def _csv_text(path: Path, m: Mutation) -> bytes:
+    """CSV: the first matching value of the first column it applies to, changed in its line; every other byte kept."""
+    raw = path.read_bytes()
+    lines = raw.split(b"\n")
+    header = next(csv.reader([lines[0].decode("utf-8-sig").rstrip("\r")]))
+    rows = [(i, next(csv.reader([ln.decode("utf-8").rstrip("\r")]))) for i, ln in enumerate(lines) if i and ln.strip()]
+    for j, col in enumerate(header):
+        for i, values in rows:
+            if j >= len(values):
+                continue
+            numeric = _number(values[j])
+            new = m(col, numeric if numeric is not None else values[j])
+            if m.hits:
+                values[j] = str(new)
+                out = io.StringIO()
+                csv.writer(out, lineterminator="").writerow(values)
+                lines[i] = out.getvalue().encode() + (b"\r" if lines[i].endswith(b"\r") else b"")
+                return b"\n".join(lines)
+    return raw
 
 
 def _mutate_line_attrs(line: str, m: Mutation) -> str:
@@ -145,9 +168,12 @@ def _walk(value: Any, fn, key: str = "") -> Any:
 
 
 def _frame(df: pl.DataFrame, m: Mutation) -> pl.DataFrame:
-    """CSV or Parquet: the first matching value of the first column it applies to, as text."""
+    """Parquet: the first matching value of the first column it applies to, as text."""
     for col in df.columns:
-        values = df[col].cast(pl.String).to_list()
+        try:
+            values = df[col].cast(pl.String).to_list()
+        except pl.exceptions.InvalidOperationError:  # a map or a list (CUR's product, resource_tags)
+            continue
         for i, v in enumerate(values):
             numeric = _number(v)
             new = m(col, numeric if numeric is not None else v)
@@ -165,7 +191,10 @@ def page_case(path: Path, name: str) -> bytes | None:
     if kind(path) != "json" and kind(path) != "jsonl":
         return None
     text = path.read_text(encoding="utf-8-sig")
-    docs = [json.loads(text)] if kind(path) == "json" else [json.loads(ln) for ln in text.splitlines() if ln.strip()]
+    try:
+        docs = [json.loads(text)] if kind(path) == "json" else [json.loads(ln) for ln in text.splitlines() if ln.strip()]
+    except ValueError:  # a sample with a broken line on purpose is not a page set
+        return None
     pages = [d for doc in docs for d in (doc if isinstance(doc, list) else [doc])]
     if not pages or not all(isinstance(p, dict) and "has_more" in p and isinstance(p.get("data"), list) for p in pages):
         return None
@@ -189,7 +218,7 @@ def csv_case(path: Path, name: str) -> bytes | None:
     """A CSV sample with one malformed row after its first record (or only its line ends mixed)."""
     if kind(path) != "csv":
         return None
-    lines = path.read_bytes().replace(b"\r\n", b"\n").split(b"\n")
+    lines = path.read_bytes().replace(b"\r\n", b"\n").rstrip(b"\n").split(b"\n")
     header, first = lines[0], lines[1]
     width = len(next(csv.reader([header.decode("utf-8-sig")])))
     bad = {
@@ -200,9 +229,8 @@ def csv_case(path: Path, name: str) -> bytes | None:
         "mixed_line_ends": None,
     }[name]
     rows = [header, first] + ([bad] if bad is not None else []) + lines[2:]
-    if name.startswith("mixed_line_ends"):
-        return b"".join(r + (b"\r\n" if i % 2 else b"\n") for i, r in enumerate(rows) if r or i < len(rows) - 1)
-    return b"\n".join(rows)
+    ends = [b"\r\n" if name.startswith("mixed_line_ends") and i % 2 else b"\n" for i in range(len(rows))]
+    return b"".join(r + end for r, end in zip(rows, ends))
 
 
 CSV_CASES = ("short_csv_row", "long_csv_row", "unclosed_quote_csv_row", "mixed_line_ends_and_a_short_row", "mixed_line_ends")

@@ -17,7 +17,7 @@ import polars as pl
 from pipelines.ingest.formats.base import LINES, Field, InputError, _sql_str, read_error, records_sql, sql_ident
 from pipelines.ingest.formats.csvrows import csv_rows
 from pipelines.ingest.formats.envelopes import check_pages
-from pipelines.ingest.formats.values import INTEGER_TYPES, instant_sql, not_a, whole_number_sql
+from pipelines.ingest.formats.values import INTEGER_TYPES, instant_sql, not_a, rfc3339_sql, whole_number_sql
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
@@ -103,7 +103,7 @@ class Col:
             return f"null::{self.type}"
         v = _text(column)
         if self.parse:
-            return self.parse.format(v=v)
+            return self.parse.replace("{v}", v)
         if self.type == "VARCHAR":
             return v
         if self.type in INTEGER_TYPES:
@@ -122,6 +122,8 @@ def _text(column: str) -> str:
 COUNT = whole_number_sql("{v}")
 # Money: text straight to DECIMAL, never through a float.
 AMOUNT = "try_cast({v} as DECIMAL(38,12))"
+# Days of sources that promise RFC 3339 (Bedrock invocation logs): a time without a zone is refused.
+RFC3339_DAY = "try_cast(" + rfc3339_sql("{v}") + " as DATE)"
 # Days in any of the styles exports use; zone-less times are UTC as the exports document (CUR, Azure, Google's
 # "… UTC"); an offset past 23:59 is refused, not moved to another day.
 DAY = (
