@@ -306,7 +306,8 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
 
     It parses each line once, on every core, where the line reader below parses it three times. A value it
     accepts converts here exactly as there (``true`` is a token count in neither); anything it does not read the
-    same way (see ``_fast_checks``) sends the file to the line reader. It is taken only when it can promise what the line reader does: the fields are top-level keys,
+    same way (see ``_fast_checks``) sends the file to the line reader. It is taken only when it can promise what
+    the line reader does: the fields are top-level keys,
     every line is a JSON object DuckDB reads (else it raises), no line is blank (blank lines are skipped, so the
     row count would not be the line count and records would lose their line numbers), and no record is bad
     (a required field missing, a value that does not convert). Otherwise ``None``: the line reader keeps each
@@ -355,8 +356,8 @@ _NOT_A_STRING = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|[{\[
 
 def _fast_checks(fields: list[Field], read: dict[str, str]) -> list[str]:
     """Conditions that send the file to the line reader: a bad record, or a value the fast path does not read the
-    way the line reader does (it decides exactly). Cheap on the common case: no regular expression but one per
-    record over all its whole numbers, and none over text."""
+    way the line reader does (it decides exactly). Cheap on the common case: timestamps are checked by their
+    shape, a record's whole numbers by one regular expression together, identities by one each."""
     checks = []
     for f in fields:
         t = read[f.name]
