@@ -28,7 +28,8 @@ with calls as (
             else 9
         end as source_rank,
         case when response_cache_hit then null else provider_request_id end as joinable_request_id,
-    from stg_calls
+    -- A call id its source repeats with different content is not merged at all (fct_call_conflicts reports it).
+    from stg_calls anti join fct_call_conflicts using (source_format, call_id)
 ),
 
 repeated_call_ids as (

@@ -27,6 +27,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ingest.formats.base import LINE_ARGS, LINES, MAX_LINE_BYTES
+from pipelines.ingest.formats.envelopes import check_data_envelopes
+from pipelines.ingest.formats.values import instant_sql, whole_number_sql
 from pipelines.settings import ConfigError, Settings
 
 # The fields a call's attribution needs; the ids after them join its records across sources.
@@ -258,8 +260,19 @@ def finish_reason_sql(raw: str, params: Params) -> str:
 
 
 def bigint_sql(expr: str) -> str:
-    """A token count from text that may read ``12``, ``12.0`` or ``1.2e3``."""
-    return f"coalesce(try_cast({expr} as bigint), try_cast(try_cast({expr} as double) as bigint))"
+    """A token count from text that may read ``12``, ``12.0`` or ``1.2e3``; null for ``1.5`` (never rounded)."""
+    return whole_number_sql(expr)
+
+
+def count_errors_sql(counts: dict[str, str]) -> tuple[str, str]:
+    """(field, reason) SQL naming the first of ``counts`` (field name -> SQL of its text) that is present but not a
+    whole number >= 0, else null: the record is quarantined rather than its count read as 0 or rounded."""
+    bad = {name: f"({text} is not null and coalesce({bigint_sql(text)} < 0, true))" for name, text in counts.items()}
+    field = " ".join(f"when {cond} then '{name}'" for name, cond in bad.items())
+    reason = " ".join(
+        f"when {cond} then 'not a token count (a whole number >= 0): ' || left({counts[name]}, 40)" for name, cond in bad.items()
+    )
+    return f"(case {field} end)", f"(case {reason} end)"
 
 
 def input_tokens_sql(reported: str, cached: str, write: str) -> str:
@@ -317,6 +330,12 @@ def json_records_sql(path: Path) -> str:
     that is not JSON comes back with ``j`` null so the caller can quarantine it.
     """
     layout = _json_layout(path)
+    if layout != "array" and _has_envelope(path):
+        con = connect()
+        try:
+            check_data_envelopes(con, path)  # a page whose data is not a list is refused, never "0 records"
+        finally:
+            con.close()
     if layout == "lines":
         return f"""
             select _record, unnest(case
@@ -335,6 +354,11 @@ def json_records_sql(path: Path) -> str:
         select i._record, i.j
         from read_text($path) as f,
              unnest(json_extract(f.content::json, '$.data[*]')) with ordinality as i(j, _record)"""
+
+
+def _has_envelope(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return b'"data"' in fh.read(4096)
 
 
 def _json_layout(path: Path) -> str:
@@ -395,8 +419,9 @@ def bool_sql(expr: str) -> str:
 
 
 def timestamp_sql(expr: str) -> str:
-    """An instant from ISO text; text without a zone is UTC (the connection's zone is UTC)."""
-    return f"try_cast({expr} as timestamptz)"
+    """An instant from ISO text where the source documents zone-less times as UTC (LiteLLM); sources that promise
+    RFC 3339 read with ``values.rfc3339_sql``. An offset past 23:59 is refused either way."""
+    return instant_sql(expr)
 
 
 def latency_sql(start: str, end: str) -> str:

@@ -22,9 +22,9 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
-from pipelines.db import frame
 from pipelines.files import WriteError, atomic_write, replacing
 from pipelines.ingest.formats.base import InputError, LineCounter, ParseContext, read_error
+from pipelines.ingest.privacy import pseudonymise, scrub_quarantine
 from pipelines.ingest.registry import detect
 from pipelines.ingest.validate import validate
 from pipelines.settings import Settings, secret
@@ -107,7 +107,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
             rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name, delivery)
             good, bad = validate(table_contract.conform(rows, keep=KEEP), table_contract)
             quarantine = pl.concat(
-                [_with_raw(parsed.quarantine).select("record", "field", "reason", "raw"), bad.select(QUARANTINE_COLS)],
+                [_scrubbed(_with_raw(parsed.quarantine), settings).select(QUARANTINE_COLS), bad.select(QUARANTINE_COLS)],
                 how="vertical_relaxed",
             )
             landed, quarantined = _records(good), parsed.quarantine.height + _records(bad)
@@ -313,19 +313,6 @@ def line_key(rows: pl.DataFrame, table: str) -> pl.Expr:
     return key.alias("line_key")
 
 
-def pseudonymise(rows: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Replace user_id by a keyed SHA-256 (first 16 hex chars): groupable, not reversible without the key."""
-    con = duckdb.connect()
-    con.register("users", rows.select(pl.col("user_id").unique().drop_nulls()))
-    mapped = frame(con, "select user_id, 'u_' || left(sha256($key || chr(31) || user_id), 16) as hashed from users", {"key": key})
-    con.close()
-    return (
-        rows.join(mapped, on="user_id", how="left")
-        .with_columns(pl.col("hashed").alias("user_id"))
-        .drop("hashed")
-    )
-
-
 def _write_partitions(df: pl.DataFrame, table_dir: Path, sha: str, stem: str | None = None) -> list[str]:
     days = []
     # A day's log is (nearly) one day: no partitioning copy of every row when there is nothing to split.
@@ -356,6 +343,13 @@ def _write_quarantine(q: pl.DataFrame, settings: Settings, name: str, path: Path
     out = q.with_columns(pl.lit(str(path)).alias("source_file"), pl.lit(fmt).alias("source_format"))
     with replacing(target) as tmp:
         out.write_parquet(tmp)
+
+
+def _scrubbed(q: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """A record quarantined as read keeps its text, minus what the lake never holds: prompt and response text,
+    and user ids unhashed when users are pseudonymised (rows quarantined by validation are already finished)."""
+    users = [str(k) for k in settings.attribute_mapping.get("user_id", []) if not str(k).startswith("tag:")]
+    return scrub_quarantine(q, secret("user_hash_key"), users)
 
 
 def _with_raw(q: pl.DataFrame) -> pl.DataFrame:

@@ -184,8 +184,11 @@ class _Client:
                 raise PullError(f"{endpoint.path} for {day}: the answer has no 'data' list")
             bodies.append(body)
             page = doc.get("next_page")
-            if not doc.get("has_more") or not page:
+            if not doc.get("has_more"):
                 return bodies
+            if not page:  # the rest can never be fetched: landing part of the day would pass for all of it
+                raise PullError(f"{endpoint.path} for {day}: page {len(bodies)} says has_more but gives no next_page; "
+                                "the page set is incomplete, so none of it is landed")
         raise PullError(f"{endpoint.path} for {day}: more than {MAX_PAGES} pages")
 
     def _get(self, path_and_query: str) -> bytes:

@@ -1,7 +1,7 @@
 """Validate parsed rows against their table's contract; bad rows go to quarantine with a reason.
 
-Generated from ``schemas/lake/*.yaml``: non-null columns, lower bounds, allowed
-values, plus the token rules every source must satisfy (parts never exceed the
+Generated from ``schemas/lake/*.yaml``: non-null (and, for text, non-blank) columns, lower
+bounds, allowed values, plus the token rules every source must satisfy (parts never exceed the
 whole). One place for every format.
 """
 
@@ -37,6 +37,8 @@ def rules(contract: Contract) -> list[tuple[str, str, pl.Expr]]:
             out.append((c.name, reason, (day < lo) | (day >= hi)))
         if not c.nullable and c.name != "day":
             out.append((c.name, "missing required value", pl.col(c.name).is_null()))
+        if not c.nullable and c.type == "VARCHAR":  # an id, a provider or a model of blanks names nothing
+            out.append((c.name, "empty value", pl.col(c.name).str.strip_chars() == ""))
         if c.min is not None:
             out.append((c.name, f"must be >= {c.min:g}", pl.col(c.name) < c.min))
         if c.allowed is not None:

@@ -60,6 +60,8 @@ class Rule:
     @property
     def is_row_level(self) -> bool:
         """Counts violating rows (so an exact count over the whole day exists)."""
+        if self.expectation == NO_ROWS:  # "no rows at all": every row violates it; other counts are aggregate
+            return self.kwargs.get("value") == 0
         return self.expectation in SQL_RENDERERS or self.expectation in UNIQUE
 
 
@@ -147,7 +149,12 @@ def _pair(kw: dict[str, Any], p: str, params: dict[str, Any]) -> str:
     return f"{quote(kw['column_A'])} {op} {quote(kw['column_B'])}"
 
 
+# A table that should stay empty (fct_call_conflicts): with value 0 each of its rows is a violation, counted
+# and shown like any row-level rule's.
+NO_ROWS = "expect_table_row_count_to_equal"
+
 SQL_RENDERERS = {
+    NO_ROWS: lambda kw, p, params: "true",
     "expect_column_values_to_not_be_null": lambda kw, p, params: f"{quote(kw['column'])} is null",
     "expect_column_values_to_be_between": _between,
     "expect_column_values_to_be_in_set": _in_set,

@@ -54,6 +54,7 @@ from pipelines.ingest.formats.readers import (
     AMOUNT,
     COUNT,
     DAY,
+    RFC3339_DAY,
     Col,
     csv_records,
     json_head,
@@ -247,7 +248,7 @@ LOG_PATHS = {
     "schema_type": "$.schemaType",
 }
 LOG_COLS = [
-    Col("day", "timestamp", "DATE", required=True, parse=DAY),
+    Col("day", "timestamp", "DATE", required=True, parse=RFC3339_DAY),
     Col("model_raw", "model_id", required=True),
     Col("principal", "principal"),
     Col("account_id", "account_id"),

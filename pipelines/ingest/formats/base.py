@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import duckdb
 import polars as pl
 
+from pipelines.ingest.formats.values import INTEGER_TYPES, not_a, typed_sql
 from pipelines.settings import Settings
 
 SAMPLE_BYTES = 64 * 1024
@@ -192,6 +193,14 @@ class Field:
     type: str = "VARCHAR"
     required: bool = False
 
+    @property
+    def is_identity(self) -> bool:
+        """A required text field (an id, a provider, a model): it must be a JSON string, and not blank."""
+        return self.required and self.type == "VARCHAR"
+
+    def typed(self, text: str) -> str:
+        return typed_sql(text, self.type)
+
 
 MAX_LINE_BYTES = 256 * 1024 * 1024
 
@@ -212,14 +221,21 @@ def has_money(types: list[str]) -> bool:
     return any(t.upper().startswith("DECIMAL") for t in types)
 
 
-def _field_checks(f: Field, text: str, typed: str) -> list[tuple[str, str]]:
-    """(condition, reason) SQL for each way field ``f`` makes its record bad, given the field's ``text`` and its
-    ``typed`` value: the one rule set both JSON readers below apply."""
+def _field_checks(f: Field, text: str, typed: str, json_type: str | None = None) -> list[tuple[str, str]]:
+    """(condition, reason) SQL for each way field ``f`` makes its record bad, given the field's ``text``, its
+    ``typed`` value and (for an identity field) the SQL of its JSON type: the one rule set both JSON readers below
+    apply."""
     checks = []
     if f.required:
         checks.append((f"{text} is null", "'missing required field'"))
+    if f.is_identity and json_type is not None:
+        kind = (f"(case {json_type} when 'OBJECT' then 'an object' when 'ARRAY' then 'an array' "
+                f"when 'BOOLEAN' then 'a boolean' else 'a number' end)")
+        checks.append((f"{json_type} <> 'VARCHAR'", f"'must be a string, not ' || {kind} || ': ' || left({text}, 80)"))
+    if f.is_identity:
+        checks.append((f"trim({text}) = ''", "'empty value'"))
     if f.type != "VARCHAR":
-        checks.append((f"{text} is not null and {typed} is null", f"'not a valid {f.type.lower()}: ' || left({text}, 80)"))
+        checks.append((f"{text} is not null and {typed} is null", f"'not {not_a(f.type)}: ' || left({text}, 80)"))
     return checks
 
 
@@ -232,14 +248,20 @@ def records_sql(source: str, fields: list[Field]) -> str:
     value that does not convert to its type.
     """
     paths = ", ".join(_sql_str(f.path) for f in fields)
-    typed = ",\n".join(
-        f"try_cast(_v[{i + 1}] as {f.type}) as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields)
-    )
+    typed = ",\n".join(f"{f.typed(f'_v[{i + 1}]')} as {f.name}, _v[{i + 1}] as _raw_{f.name}" for i, f in enumerate(fields))
+    identities = [f for f in fields if f.is_identity]
+    if identities:
+        typed += ", " + ", ".join(f"_t[{i + 1}] as _type_{f.name}" for i, f in enumerate(identities))
     checks = [
         f"when {condition} then {_sql_str(f.name + '|')} || {reason}"
         for f in fields
-        for condition, reason in _field_checks(f, f"_raw_{f.name}", f.name)
+        for condition, reason in _field_checks(f, f"_raw_{f.name}", f.name, f"_type_{f.name}")
     ]
+    # The JSON type of identity fields: a number or an object where an id belongs is refused, not turned into text.
+    json_types = (
+        f", case when json_valid(raw) then json_type(raw, [{', '.join(_sql_str(f.path) for f in identities)}]) end as _t"
+        if identities else ""
+    )
     check_sql = " ".join(checks) or "when false then null"
     # The line's text and the fields' text only matter for lines that go to quarantine: null elsewhere,
     # so a good row does not carry its whole line (and each field twice) through Arrow and Polars.
@@ -249,7 +271,7 @@ def records_sql(source: str, fields: list[Field]) -> str:
     text = money_as_text("raw") if has_money([f.type for f in fields]) else "raw"
     parsed = f"""
         select _record, raw, _readable, json_valid(raw) as _ok,
-               case when json_valid(raw) then json_extract_string({text}, [{paths}]) end as _v
+               case when json_valid(raw) then json_extract_string({text}, [{paths}]) end as _v{json_types}
         from lines where raw is not null and trim(raw) <> ''"""
     sql = f"""
         with lines as ({source}),
@@ -263,7 +285,7 @@ def records_sql(source: str, fields: list[Field]) -> str:
                         {check_sql} end as _err
             from typed
         )
-        select * exclude (_err, _ok, _readable) replace ({raw_if_bad}),
+        select * exclude (_err, _ok, _readable{"".join(f", _type_{f.name}" for f in identities)}) replace ({raw_if_bad}),
                split_part(_err, '|', 1) as _error_field,
                nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
         from checked
@@ -314,9 +336,10 @@ _TOP_LEVEL = re.compile(r"^\$\.[A-Za-z_][A-Za-z0-9_]*$")
 def _read_json_records(con, path: Path, fields: list[Field], lines: int | None = None) -> pl.DataFrame | None:
     """The fast path for a clean file of flat records: DuckDB's own JSON reader, straight to typed columns.
 
-    It parses each line once, on every core, where the line reader below parses it three times, and converts
-    each field's text with the same ``try_cast``, so a value converts here exactly as there (``true`` is a
-    token count in neither). It is taken only when it can promise what the line reader does: the fields are top-level keys,
+    It parses each line once, on every core, where the line reader below parses it three times. A value it
+    accepts converts here exactly as there (``true`` is a token count in neither); anything it does not read the
+    same way (see ``_fast_checks``) sends the file to the line reader. It is taken only when it can promise what
+    the line reader does: the fields are top-level keys,
     every line is a JSON object DuckDB reads (else it raises), no line is blank (blank lines are skipped, so the
     row count would not be the line count and records would lose their line numbers), and no record is bad
     (a required field missing, a value that does not convert). Otherwise ``None``: the line reader keeps each
@@ -325,19 +348,14 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     if not fields or not all(_TOP_LEVEL.match(f.path) for f in fields) or has_money([f.type for f in fields]):
         return None  # (DuckDB's reader would read a money number as a double)
     columns = "{" + ", ".join(f"{_sql_str(f.path[2:])}: 'VARCHAR'" for f in fields) + "}"
-    text = {f.name: sql_ident(f.path[2:]) for f in fields}
-    typed = ", ".join(
-        (f"try_cast({text[f.name]} as {f.type})" if f.type != "VARCHAR" else text[f.name]) + f" as {sql_ident(f.name)}"
-        for f in fields
-    )
-    bad = [
-        f"({condition})"
-        for f in fields
-        for condition, _ in _field_checks(f, text[f.name], f"try_cast({text[f.name]} as {f.type})")
-    ]
+    read = {f.name: f"_in_{f.name}" for f in fields}  # the field's text as read
+    inner = ", ".join(f"{sql_ident(f.path[2:])} as {read[f.name]}" for f in fields)
+    typed = ", ".join(f"{_fast_typed(f, read[f.name])} as {sql_ident(f.name)}" for f in fields)
+    bad = " or ".join(f"({check})" for check in _fast_checks(fields, read)) or "false"
     sql = (
-        f"select {typed}, ({' or '.join(bad) or 'false'}) as _bad "
-        f"from read_json($path, format = 'newline_delimited', columns = {columns}, maximum_object_size = {MAX_LINE_BYTES})"
+        f"select * exclude ({', '.join(read.values())}), ({bad}) as _bad "
+        f"from (select *, {typed} from (select {inner} "
+        f"from read_json($path, format = 'newline_delimited', columns = {columns}, maximum_object_size = {MAX_LINE_BYTES})))"
     )
     try:
         df = _arrow_frame(con, sql, {"path": str(path)})
@@ -349,6 +367,44 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     return df.drop("_bad").with_row_index("_record", offset=1).with_columns(
         pl.col("_record").cast(pl.Int64), pl.lit(None, pl.String).alias("_error_field"), pl.lit(None, pl.String).alias("_error_reason")
     )
+
+
+def _fast_typed(f: Field, text: str) -> str:
+    # Values that pass _fast_checks (whole numbers of plain digits, timestamps in the usual RFC 3339 shapes) read
+    # with a plain cast as Field.typed reads them.
+    return f"try_cast({text} as {f.type})" if f.type in (*INTEGER_TYPES, "TIMESTAMPTZ") else f.typed(text)
+
+
+# RFC 3339 as apps write it (JavaScript's toISOString, Python's isoformat in UTC), checked by its shape (a fraction
+# of a regular expression's cost; the cast that must succeed too rejects anything but digits between the
+# separators); other shapes (offsets, other precisions) go to the line reader's exact rule.
+_TIMESTAMP_SHAPES = [f"____-__-__T__:__:__{fraction}{zone}" for fraction in (".___", "", ".______") for zone in ("Z", "+00:00")]
+
+
+# What a JSON number, boolean, object or list reads as in a VARCHAR column (an identity's text that may not have
+# been a string: the line reader decides by its JSON type).
+_NOT_A_STRING = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|[{\[].*"
+
+
+def _fast_checks(fields: list[Field], read: dict[str, str]) -> list[str]:
+    """Conditions that send the file to the line reader: a bad record, or a value the fast path does not read the
+    way the line reader does (it decides exactly). Cheap on the common case: timestamps are checked by their
+    shape, a record's whole numbers by one regular expression together, identities by one each."""
+    checks = []
+    for f in fields:
+        t = read[f.name]
+        if f.required:
+            checks.append(f"{t} is null")
+        if f.is_identity:  # the line reader tells a string from a number, a boolean or an object by its JSON type
+            checks += [f"trim({t}) = ''", f"regexp_full_match({t}, '{_NOT_A_STRING}')"]
+        elif f.type != "VARCHAR":
+            checks.append(f"{t} is not null and {sql_ident(f.name)} is null")
+        if f.type == "TIMESTAMPTZ":
+            checks.append(f"not ({' or '.join(f'{t} like {_sql_str(g)}' for g in _TIMESTAMP_SHAPES)})")
+    whole = [read[f.name] for f in fields if f.type in INTEGER_TYPES]
+    if whole:  # a fraction, an exponent, a sign or a spelling (0x1F, 1_000): the line reader's exact rules decide
+        checks.append(f"regexp_matches(concat_ws(' ', {', '.join(whole)}), '[^0-9 -]')")
+    return checks
 
 
 class LineCounter:

@@ -26,18 +26,19 @@ from pipelines.ingest.attributes import (
     AttributeMapping,
     Params,
     bigint_sql,
+    count_errors_sql,
     dimension_columns,
     finish_reason_sql,
     json_dotted_path,
     json_records_sql,
     member_sql,
     status_sql,
-    timestamp_sql,
 )
 from pipelines.ingest.attributes import run_sql
 from pipelines.ingest.formats.aws import PROVIDER
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.readers import json_head
+from pipelines.ingest.formats.values import rfc3339_sql
 
 IAM_ROLE = r"^(arn:aws[a-z-]*:sts::\d+:assumed-role/[^/]+)/.*$"
 
@@ -92,6 +93,7 @@ class BedrockInvocationCalls(InputFormat):
         cached = bigint_sql(top("input.cacheReadInputTokenCount"))
         write = bigint_sql(top("input.cacheWriteInputTokenCount"))
         error = f"coalesce({top('errorCode')}, {top('error.code')}, {top('error')})"
+        count_field, count_reason = count_errors_sql({k: top(k) for k in COUNTS})
         sql = f"""
             with records as ({json_records_sql(path)}),
             logs as (
@@ -102,7 +104,7 @@ class BedrockInvocationCalls(InputFormat):
                 select
                     _record,
                     coalesce({dims['call_id']}, {top('requestId')}) as call_id,
-                    {timestamp_sql(top('timestamp'))} as occurred_at,
+                    {rfc3339_sql(top('timestamp'))} as occurred_at,
                     '{PROVIDER}' as provider,
                     {model} as model_raw,
                     false as model_served,  -- modelId: what the request named (a profile ARN or a model id)
@@ -126,13 +128,14 @@ class BedrockInvocationCalls(InputFormat):
                     {dims['trace_id']} as trace_id,
                     {dims['parent_call_id']} as parent_call_id,
                     j is null as _unreadable,
-                    {_bad_count(top)} as _bad_count,
+                    {count_field} as _bad_count,
+                    {count_reason} as _bad_count_reason,
                     {top('requestId')} as _request_id,
                     {top('timestamp')} as _ts_text
                 from logs
             )
             select
-                * exclude (_unreadable, _request_id, _ts_text, _bad_count),
+                * exclude (_unreadable, _request_id, _ts_text, _bad_count, _bad_count_reason),
                 case
                     when _unreadable then '$'
                     when _request_id is null then 'requestId'
@@ -143,9 +146,9 @@ class BedrockInvocationCalls(InputFormat):
                 case
                     when _unreadable then 'not valid JSON'
                     when _request_id is null then 'missing requestId'
-                    when occurred_at is null then 'missing or not a timestamp: ' || coalesce(left(_ts_text, 40), 'null')
+                    when occurred_at is null then 'missing or not an RFC 3339 timestamp: ' || coalesce(left(_ts_text, 40), 'null')
                     when model_raw is null then 'missing modelId'
-                    when _bad_count is not null then 'not a token count'
+                    when _bad_count is not null then _bad_count_reason
                 end as _error_reason,
                 case when _request_id is not null then json_object('requestId', _request_id)::varchar end as raw
             from mapped
@@ -156,11 +159,3 @@ class BedrockInvocationCalls(InputFormat):
 
 COUNTS = ["input.inputTokenCount", "input.cacheReadInputTokenCount", "input.cacheWriteInputTokenCount",
           "output.outputTokenCount"]
-
-
-def _bad_count(top) -> str:
-    """The first token count present as text that is not a number (its field name), else null."""
-    whens = " ".join(
-        f"when {top(k)} is not null and {bigint_sql(top(k))} is null then '{k}'" for k in COUNTS
-    )
-    return f"(case {whens} end)"

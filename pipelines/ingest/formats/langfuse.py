@@ -31,6 +31,7 @@ from pipelines.ingest.attributes import (
     AttributeMapping,
     Params,
     bigint_sql,
+    count_errors_sql,
     dimension_columns,
     finish_reason_sql,
     first_record,
@@ -45,9 +46,9 @@ from pipelines.ingest.attributes import (
     provider_sql,
     run_sql,
     status_sql,
-    timestamp_sql,
 )
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.values import rfc3339_sql
 
 CALL_TYPES = ["GENERATION", "EMBEDDING"]
 # usageDetails keys, most specific first.
@@ -81,8 +82,11 @@ class LangfuseObservations(InputFormat):
         def top(key: str) -> str:
             return f"nullif(trim({member_sql('j', key, params)}), '')"
 
+        def ud_text(keys: list[str]) -> str:
+            return "coalesce(" + ", ".join(member_sql("ud", k, params) for k in keys) + ")"
+
         def ud(keys: list[str]) -> str:
-            return bigint_sql("coalesce(" + ", ".join(member_sql("ud", k, params) for k in keys) + ")")
+            return bigint_sql(ud_text(keys))
 
         def lookup(key: str) -> str:
             return (
@@ -110,8 +114,16 @@ class LangfuseObservations(InputFormat):
         cached = ud(CACHE_READ)
         write = f"coalesce({ud(CACHE_WRITE)}, case when {w5} is not null or {w1} is not null then coalesce({w5}, 0) + coalesce({w1}, 0) end)"
         reasoning = ud(REASONING)
-        legacy_in = bigint_sql(f"coalesce(json_extract_string(j, '$.usage.input'), {top('promptTokens')})")
-        legacy_out = bigint_sql(f"coalesce(json_extract_string(j, '$.usage.output'), {top('completionTokens')})")
+        legacy_in_text = f"coalesce(json_extract_string(j, '$.usage.input'), {top('promptTokens')})"
+        legacy_out_text = f"coalesce(json_extract_string(j, '$.usage.output'), {top('completionTokens')})"
+        legacy_in, legacy_out = bigint_sql(legacy_in_text), bigint_sql(legacy_out_text)
+        count_field, count_reason = count_errors_sql({
+            **{f"usageDetails.{k}": ud_text([k]) for k in ["input", "output", *CACHE_READ, *CACHE_WRITE, *REASONING,
+                                                         "input_cache_creation_5m", "input_cache_creation_1h"]},
+            # The legacy usage is read only without usageDetails (and may count seconds or images then).
+            "usage.input": f"case when ud is null then {legacy_in_text} end",
+            "usage.output": f"case when ud is null then {legacy_out_text} end",
+        })
         provider_raw = "coalesce(" + ", ".join(lookup(k) for k in PROVIDER_KEYS) + ")"
         cost = money_sql(
             f"coalesce(json_extract_string(j, '$.costDetails.total'), {top('totalCost')}, {top('calculatedTotalCost')})"
@@ -138,8 +150,8 @@ class LangfuseObservations(InputFormat):
                     {json_object_sql("j->'metadata'")} as meta,
                     {json_object_sql("j->'usageDetails'")} as ud,
                     {json_list_sql("j->'tags'")} as tags,
-                    {timestamp_sql(top('startTime'))} as started,
-                    {timestamp_sql(top('endTime'))} as ended
+                    {rfc3339_sql(top('startTime'))} as started,
+                    {rfc3339_sql(top('endTime'))} as ended
                 from generations
             ),
             tokens as (
@@ -183,22 +195,26 @@ class LangfuseObservations(InputFormat):
                     {dims['parent_call_id']} as parent_call_id,
                     j is null as _unreadable,
                     {top('id')} as _id,
-                    {top('startTime')} as _start_text
+                    {top('startTime')} as _start_text,
+                    {count_field} as _count_field,
+                    {count_reason} as _count_reason
                 from tokens
             )
             select
-                * exclude (_unreadable, _id, _start_text),
+                * exclude (_unreadable, _id, _start_text, _count_field, _count_reason),
                 case
                     when _unreadable then '$'
                     when _id is null then 'id'
                     when occurred_at is null then 'startTime'
                     when model_raw is null then 'model'
+                    when _count_field is not null then _count_field
                 end as _error_field,
                 case
                     when _unreadable then 'not valid JSON'
                     when _id is null then 'observation without id'
-                    when occurred_at is null then 'missing or not a timestamp: ' || coalesce(left(_start_text, 40), 'null')
+                    when occurred_at is null then 'missing or not an RFC 3339 timestamp: ' || coalesce(left(_start_text, 40), 'null')
                     when model_raw is null then 'generation without model'
+                    when _count_field is not null then _count_reason
                 end as _error_reason,
                 -- Quarantine names the observation, never its input or output.
                 case when _id is not null then json_object('id', _id)::varchar end as raw

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 from pipelines.ingest.attributes import (
     AttributeMapping,
     Params,
     bigint_sql,
     bool_sql,
+    count_errors_sql,
     dimension_columns,
     finish_reason_sql,
     first_record,
@@ -40,16 +43,12 @@ from pipelines.ingest.attributes import (
     status_sql,
     timestamp_sql,
 )
-from pipelines.ingest.formats.base import MAX_LINE_BYTES, InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.csvrows import CsvRows, csv_rows
 
 KEYS = {"request_id", "spend", "starttime"}
 # A uuid LiteLLM generated itself (8-4-4-4-12 hex), as opposed to a provider's response id (chatcmpl-…, msg_…).
 UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-
-CSV_RECORDS = f"""
-    select row_number() over () as _record, to_json(t)::json as j
-    from read_csv($path, all_varchar = true, header = true, max_line_size = {MAX_LINE_BYTES}) as t
-"""
 
 # Where the cache and reasoning details sit in metadata.additional_usage_values, most specific first.
 CACHE_READ = ["$.cache_read_input_tokens", "$.prompt_tokens_details.cached_tokens"]
@@ -70,15 +69,24 @@ class LiteLLMSpendLogs(InputFormat):
         return KEYS <= {k.lower() for k in first_record(sample)}
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        if not _is_csv(path):
+            return self._parse(path, ctx, None)
+        with csv_rows(path) as rows:  # a malformed row is one record to quarantine, not the file's columns lost
+            return self._parse(path, ctx, rows)
+
+    def _parse(self, path: Path, ctx: ParseContext, rows: CsvRows | None) -> Parsed:
         mapping = AttributeMapping.from_settings(ctx.settings)
         params = Params(path=str(path))
-        records = CSV_RECORDS if _is_csv(path) else json_records_sql(path)
+        records = f"select t._record, to_json(t)::json as j from ({rows.sql()}) as t" if rows else json_records_sql(path)
 
         def top(key: str) -> str:
             return f"nullif(trim({member_sql('j', key, params)}), '')"
 
+        def usage_text(paths: list[str]) -> str:
+            return "coalesce(" + ", ".join(f"json_extract_string(usage, {params.add(p)})" for p in paths) + ")"
+
         def usage(paths: list[str]) -> str:
-            return bigint_sql("coalesce(" + ", ".join(f"json_extract_string(usage, {params.add(p)})" for p in paths) + ")")
+            return bigint_sql(usage_text(paths))
 
         def lookup(key: str) -> str:
             return f"coalesce({member_sql('slm', key, params)}, {member_sql('meta', key, params)}, {member_sql('j', key, params)})"
@@ -100,6 +108,10 @@ class LiteLLMSpendLogs(InputFormat):
         cached, write, write_1h = usage(CACHE_READ), usage(CACHE_WRITE), usage(CACHE_WRITE_1H)
         reasoning = usage(REASONING)
         prompt, completion = bigint_sql(top("prompt_tokens")), bigint_sql(top("completion_tokens"))
+        count_field, count_reason = count_errors_sql({
+            "prompt_tokens": top("prompt_tokens"), "completion_tokens": top("completion_tokens"),
+            **{f"metadata.additional_usage_values{p[1:]}": usage_text([p]) for p in CACHE_READ + CACHE_WRITE + CACHE_WRITE_1H + REASONING},
+        })
         status_text = f"lower(coalesce({top('status')}, json_extract_string(meta, '$.status')))"
         error = "concat_ws(' ', " + ", ".join(
             f"json_extract_string(meta, '$.error_information.{k}')" for k in ("error_code", "error_class", "error_message")
@@ -157,28 +169,38 @@ class LiteLLMSpendLogs(InputFormat):
                     {dims['parent_call_id']} as parent_call_id,
                     j is null as _unreadable,
                     {top('startTime')} as _start_text,
-                    {top('request_id')} as _request_id
+                    {top('request_id')} as _request_id,
+                    {count_field} as _count_field,
+                    {count_reason} as _count_reason
                 from unpacked
             )
             select
-                * exclude (_unreadable, _start_text, _request_id),
+                * exclude (_unreadable, _start_text, _request_id, _count_field, _count_reason),
                 case
                     when _unreadable then '$'
                     when _request_id is null then 'request_id'
                     when occurred_at is null then 'startTime'
                     when model_raw is null then 'model'
+                    when _count_field is not null then _count_field
                 end as _error_field,
                 case
                     when _unreadable then 'not valid JSON'
                     when _request_id is null then 'missing request_id'
                     when occurred_at is null then 'missing or not a timestamp: ' || coalesce(left(_start_text, 40), 'null')
                     when model_raw is null then 'no model or model_group'
+                    when _count_field is not null then _count_reason
                 end as _error_reason,
                 -- Quarantine names the request, never its messages or response.
                 case when _request_id is not null then json_object('request_id', _request_id)::varchar end as raw
             from mapped
         """
+        if rows:
+            params.pop("path")
+            params.update(rows.params)
         good, quarantine = split_errors(run_sql(path, sql, params))
+        if rows and rows.bad.height:  # a malformed line may hold the messages: quarantine names its record only
+            quarantine = pl.concat([rows.quarantine.with_columns(pl.lit(None, pl.String).alias("raw")), quarantine])
+            quarantine = quarantine.sort("record")
         return Parsed(rows=good, quarantine=quarantine)
 
 

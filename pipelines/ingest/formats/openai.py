@@ -43,6 +43,7 @@ from pipelines.ingest.formats.readers import (
     pages_complete,
     records_in,
 )
+from pipelines.ingest.formats.values import instant_sql
 
 PROVIDER = "openai"
 _PAGE = re.compile(r'"object"\s*:\s*"page"')
@@ -94,7 +95,7 @@ COST_FIELDS = [
     Field("api_key_id", "$.api_key_id"),
 ]
 
-_BUCKET_DAY = "coalesce(try_cast(try_cast({v} as TIMESTAMPTZ) as DATE), try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE))"
+_BUCKET_DAY = "coalesce(try_cast(" + instant_sql("{v}") + " as DATE), try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE))"
 USAGE_COLS = [
     Col("day", "start_time_iso|start_time", "DATE", required=True, parse=_BUCKET_DAY),
     Col("model_raw", "model"),

@@ -29,6 +29,7 @@ from pipelines.ingest.attributes import (
     bool_sql,
     connect,
     finish_reason_sql,
+    count_errors_sql,
     dimension_columns,
     input_tokens_sql,
     lines_sql,
@@ -37,6 +38,7 @@ from pipelines.ingest.attributes import (
     status_sql,
 )
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, read_error
+from pipelines.ingest.formats.values import whole_number_sql
 
 _VALUE = {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR",
           # gen_ai.response.finish_reasons is a string array: its first element is the call's reason.
@@ -138,6 +140,8 @@ class OtelGenAISpans(InputFormat):
         reasoning = bigint_sql(f"coalesce({a('gen_ai.usage.reasoning.output_tokens')}, {a('gen_ai.usage.reasoning_tokens')})")
         input_reported = bigint_sql(f"coalesce({a('gen_ai.usage.input_tokens')}, {a('gen_ai.usage.prompt_tokens')})")
         output_reported = bigint_sql(f"coalesce({a('gen_ai.usage.output_tokens')}, {a('gen_ai.usage.completion_tokens')})")
+        counts = [k for k in GENAI_KEYS if k.startswith("gen_ai.usage.")] + EXTRA_KEYS["cache_write_1h"] + EXTRA_KEYS["attempt"]
+        count_field, count_reason = count_errors_sql({k: a(k) for k in counts})
         model = f"nullif(trim(coalesce({a('gen_ai.response.model')}, {a('gen_ai.request.model')})), '')"
         provider_raw = f"coalesce({a('gen_ai.provider.name')}, {a('gen_ai.system')})"
         op = f"lower({a('gen_ai.operation.name')})"
@@ -185,8 +189,8 @@ class OtelGenAISpans(InputFormat):
                     s.spanId as span_id,
                     s.parentSpanId as parent_span_id,
                     s.name as span_name,
-                    try_cast(s.startTimeUnixNano as bigint) as start_ns,
-                    try_cast(s.endTimeUnixNano as bigint) as end_ns,
+                    {whole_number_sql('s.startTimeUnixNano')} as start_ns,
+                    {whole_number_sql('s.endTimeUnixNano')} as end_ns,
                     s.status.code as status_code,
                     s.status.message as status_message,
                     map_from_entries([{entries.format('s.attributes')}]) as sa
@@ -221,7 +225,7 @@ class OtelGenAISpans(InputFormat):
                         f"{a('error.type')} is not null or status_code in ('2', 'STATUS_CODE_ERROR')",
                         f"concat_ws(' ', {a('error.type')}, status_message)",
                     )} as status,
-                    coalesce(try_cast({extra_attr('attempt')} as integer), 1) as attempt,
+                    coalesce({whole_number_sql(extra_attr('attempt'), 'INTEGER')}, 1) as attempt,
                     case when end_ns >= start_ns and start_ns > 0 then (end_ns - start_ns) // 1000000 end as latency_ms,
                     {bool_sql(extra_attr('response_cache_hit'))} as response_cache_hit,
                     {dims['provider_request_id']} as provider_request_id,
@@ -229,15 +233,18 @@ class OtelGenAISpans(InputFormat):
                     {finish_reason_sql(a('gen_ai.response.finish_reasons'), params)} as finish_reason,
                     {dims['trace_id']} as trace_id,
                     {dims['parent_call_id']} as parent_call_id,
-                    span_name
+                    span_name,
+                    {count_field} as _count_field,
+                    {count_reason} as _count_reason
                 from calls
             )
             select
-                *,
+                * exclude (_count_field),
                 case
                     when occurred_at is null then 'startTimeUnixNano'
                     when model_raw is null then 'gen_ai.request.model'
                     when call_id is null then 'spanId'
+                    when _count_field is not null then _count_field
                 end as _error_field,
                 null as line_error
             from mapped
@@ -319,10 +326,12 @@ def _split(rows: pl.DataFrame) -> Parsed:
             bad_spans.select(
                 pl.col("_record").cast(pl.Int64).alias("record"),
                 pl.col("_error_field").alias("field"),
-                pl.col("_error_field").replace_strict(_REASONS, default=None, return_dtype=pl.String).alias("reason"),
+                pl.coalesce(
+                    pl.col("_error_field").replace_strict(_REASONS, default=None, return_dtype=pl.String), pl.col("_count_reason")
+                ).alias("reason"),
                 pl.struct(traceId="trace_id", spanId="call_id", name="span_name").struct.json_encode().alias("raw"),
             ),
         ]
     )
-    good = spans.filter(pl.col("_error_field").is_null()).drop("_error_field", "span_name", "line_error")
+    good = spans.filter(pl.col("_error_field").is_null()).drop("_error_field", "span_name", "line_error", "_count_reason")
     return Parsed(rows=good, quarantine=quarantine, records_in=spans.height + bad_lines.height)

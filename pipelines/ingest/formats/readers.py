@@ -25,6 +25,9 @@ from pipelines.ingest.formats.base import (
     records_sql,
     sql_ident,
 )
+from pipelines.ingest.formats.csvrows import csv_rows
+from pipelines.ingest.formats.envelopes import check_pages
+from pipelines.ingest.formats.values import INTEGER_TYPES, instant_sql, not_a, rfc3339_sql, whole_number_sql
 
 def connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
@@ -98,6 +101,7 @@ def json_fields(con: duckdb.DuckDBPyConnection, source_sql: str, fields: list[Fi
 def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
     con = connect()
     try:
+        check_pages(con, path)
         return json_fields(con, PAGE_RESULTS_SQL, fields, {"path": str(path)}, readable="_readable")
     except duckdb.Error as e:
         error = read_error(path, e)
@@ -129,9 +133,11 @@ class Col:
             return f"null::{self.type}"
         v = _text(column)
         if self.parse:
-            return self.parse.format(v=v)
+            return self.parse.replace("{v}", v)
         if self.type == "VARCHAR":
             return v
+        if self.type in INTEGER_TYPES:
+            return whole_number_sql(v, self.type)
         return f"try_cast({v} as {self.type})"
 
 
@@ -142,15 +148,18 @@ def _text(column: str) -> str:
     return f"nullif({ident}::VARCHAR, '')"
 
 
-# Whole-number counts that exports write as floats ("59200.0").
-COUNT = "try_cast(try_cast({v} as DECIMAL(38,6)) as BIGINT)"
+# Whole-number counts, also as exports write them as floats ("59200.0"); a fraction is never rounded.
+COUNT = whole_number_sql("{v}")
 # Money: text straight to DECIMAL, never through a float.
 AMOUNT = "try_cast({v} as DECIMAL(38,12))"
-# Days in any of the styles exports use; all read as UTC.
+# Days of sources that promise RFC 3339 (Bedrock invocation logs): a time without a zone is refused.
+RFC3339_DAY = "try_cast(" + rfc3339_sql("{v}") + " as DATE)"
+# Days in any of the styles exports use; zone-less times are UTC as the exports document (CUR, Azure, Google's
+# "… UTC"); an offset past 23:59 is refused, not moved to another day.
 DAY = (
     "case when contains({v}, '/') then try_cast(try_strptime(split_part({v}, ' ', 1), '%m/%d/%Y') as DATE)"
     " when not contains({v}, '-') then try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE)"
-    " else try_cast(try_cast(replace({v}, ' UTC', '+00') as TIMESTAMPTZ) as DATE) end"
+    " else try_cast(" + instant_sql("replace({v}, ' UTC', '+00')") + " as DATE) end"
 )
 
 
@@ -198,7 +207,7 @@ def typed_records(
         if c.type != "VARCHAR" or c.parse:
             checks.append(
                 f"when _raw_{c.name} is not null and {c.name} is null and trim(_raw_{c.name}) <> '' then "
-                f"{_sql_str(c.name)} || '|not a valid {c.type.lower()}: ' || left(_raw_{c.name}, 80)"
+                f"{_sql_str(c.name)} || '|not {not_a(c.type)}: ' || left(_raw_{c.name}, 80)"
             )
     source_error = ""
     if "_source_error" in header:
@@ -244,18 +253,20 @@ def records_in(good: pl.DataFrame, quarantine: pl.DataFrame) -> int:
     return int(good["_n"].sum() if "_n" in good.columns and good.height else good.height) + quarantine.height
 
 
-CSV_MAX_LINE_BYTES = 64 * 1024 * 1024
-
-
-def csv_records(path: Path, cols: list[Col], read_opts: str = "", sums: list[str] | None = None) -> pl.DataFrame:
-    """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine)."""
+def csv_records(path: Path, cols: list[Col], sums: list[str] | None = None) -> pl.DataFrame:
+    """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine); a malformed row is one
+    record to quarantine (see ``csvrows``)."""
     con = connect()
     try:
-        # A long line (a stray blob) is read as a record and quarantined, not a reason to reject the whole file.
-        reader = f"read_csv($path, header = true, all_varchar = true, max_line_size = {CSV_MAX_LINE_BYTES}{read_opts})"
-        header = [r[0] for r in con.execute(f"describe select * from {reader}", {"path": str(path)}).fetchall()]
-        source = f"select row_number() over () as _record, __COLUMNS__ from {reader}"
-        return typed_records(con, source, header, cols, {"path": str(path)}, sums)
+        with csv_rows(path) as rows:
+            typed = typed_records(con, rows.sql("__COLUMNS__"), rows.header, cols, rows.params, sums)
+            bad = rows.bad.select(
+                "_record", pl.lit(1, pl.Int64).alias("_n"), pl.col("field").alias("_error_field"),
+                pl.col("reason").alias("_error_reason"), "raw",
+            )
+        return pl.concat([typed, bad], how="diagonal_relaxed") if bad.height else typed
+    except InputError:
+        raise
     except (ValueError, duckdb.Error) as e:
         raise read_error(path, e) from None
     finally:
