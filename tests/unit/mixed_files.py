@@ -103,6 +103,8 @@ def provider_usage(out: Path, day: str, channel: str = "primary") -> dict[tuple[
                       else {"output_tokens": n} if "outp" in meter else {"input_tokens": n})
             _add(acc, ("azure", "gpt-4o-mini"), **counts)
         for r in cur_rows(out, day):
+            if r["pricing_unit"] == "Hrs":  # instance- and model-unit-hours (the always-on endpoints): no tokens
+                continue
             ut, n = r["line_item_usage_type"], int(Decimal(r["line_item_usage_amount"]) * 1000)
             key = ("aws", "claude-haiku-4-5" if "Claude4.5Haiku" in ut else "titan-embed-text-v2")
             counts = ({"input_tokens": n, "cached_input_tokens": n} if "cache-read" in ut
