@@ -35,6 +35,9 @@ def org(tmp_path_factory):
         settings = load_settings(home=root / "tb")
         settings.ensure_dirs()
         truth = generate(settings.landing, SPEC)
+        # The sample's always-on endpoints need their endpoints: lines (capacity, models, the PT's resource).
+        (root / "tokenbooks.yaml").write_text(truth.mixed["endpoints"]["config"])
+        settings = load_settings(home=root / "tb", config=root / "tokenbooks.yaml")
         landed = land_pending(settings)
         result = build_days(settings, SPEC.first_day, SPEC.end_day, dagster_instance=dg.DagsterInstance.ephemeral())
         assert result.success
@@ -114,7 +117,8 @@ def test_id_less_calls_merged_without_false_merges(org):
 
 def test_every_model_resolved_and_priced(org):
     _, _, con = org
-    assert con.execute("select count(*) from fct_llm_calls where not is_priced").fetchone()[0] == 0
+    # An endpoint's calls carry the endpoint's hourly cost, not a list price.
+    assert con.execute("select count(*) from fct_llm_calls where not is_priced and endpoint is null").fetchone()[0] == 0
     resolved = dict(con.execute("select model_resolution, count(*) from fct_llm_calls group by all").fetchall())
     assert resolved.get("resolved:bill", 0) > 0  # the Bedrock profile ARN, from the CUR's own lines
     assert resolved.get("resolved:call", 0) > 0  # the Azure deployment LiteLLM alone saw, through a shared call
@@ -183,3 +187,57 @@ def test_runaway_agent_sessions_flagged_on_their_day_and_no_other(org):
                       "and feature = 'resolve_agent' order by cost_usd desc limit 4",
                       {"d": levers["runaway_day"]}).fetchall()
     assert top == [(True, True)] * 3 + [(False, False)]
+
+
+def _endpoint_rows(con) -> dict:
+    rows = con.execute("select day::varchar, endpoint, cost_usd, usage_hours, calls, tokens_served, capacity_tokens, "
+                       "idle_cost_usd, cost_per_mtok_usd, idle_share from mart_endpoints").fetchall()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def test_endpoints_idle_cost_and_cost_per_mtok_per_day_equal_the_truth(org):
+    """Each day and endpoint: what the CUR billed, the tokens its calls served, and (capacity configured) the idle
+    cost and cost per 1M tokens the generator's own numbers give. Utilisation is a DOUBLE: a micro-dollar apart."""
+    truth, _, con = org
+    got = _endpoint_rows(con)
+    want = truth["mixed"]["endpoints"]["days"]
+    assert set(got) == {(t["day"], t["endpoint"]) for t in want}
+    for t in want:
+        cost, hours, calls, tokens, capacity, idle, per_mtok, _ = got[t["day"], t["endpoint"]]
+        assert (cost, hours, calls, tokens, capacity) == (
+            Decimal(t["cost_usd"]), t["usage_hours"], t["calls"], t["tokens_served"], t["capacity_tokens"]), t
+        assert abs(idle - Decimal(t["idle_cost_usd"])) < Decimal("1e-6"), t
+        if t["cost_per_mtok_usd"] is None:
+            assert per_mtok is None, t
+        else:
+            assert abs(per_mtok - Decimal(t["cost_per_mtok_usd"])) < Decimal("1e-6"), t
+
+
+def test_the_idle_weekend_is_found(org):
+    """The weekend left running at full size: the self-hosted endpoint billed all day, served nothing, all idle and
+    owned by the endpoint in the reconciliation."""
+    truth, _, con = org
+    got = _endpoint_rows(con)
+    left = truth["mixed"]["endpoints"]["left_running_days"]
+    assert left
+    idle_days = sorted(d for (d, e), r in got.items() if e == "llama-chat" and r[7] == 1.0)
+    assert idle_days == left
+    for day in left:
+        owner, unattributed, reason = con.execute(
+            "select unattributed_owner, unattributed_cost_usd, gap_reason from fct_reconciliation "
+            "where day = $d and provider = 'self_hosted' and model = 'llama-chat'", {"d": day}).fetchone()
+        assert (owner, reason) == ("endpoint:llama-chat", "idle_capacity")
+        assert unattributed == got[day, "llama-chat"][0] > 0
+
+
+def test_attributed_plus_unattributed_is_billed_per_day_with_the_endpoints(org):
+    truth, _, con = org
+    for day in truth["days"]:
+        billed, spread, endpoints = con.execute(
+            "select sum(billed_cost_usd), sum(attributed_cost_usd + unattributed_cost_usd), "
+            "sum(billed_cost_usd) filter (where model in ('llama-chat', 'haiku-pt')) from fct_reconciliation "
+            "where day = $d", {"d": day["day"]}).fetchone()
+        assert abs(billed - spread) < CENT and abs(billed - Decimal(day["billed_total_usd"])
+                                                  - Decimal(day["credits_usd"])) < CENT
+        assert endpoints == sum(Decimal(t["cost_usd"]) for t in truth["mixed"]["endpoints"]["days"]
+                                if t["day"] == day["day"])
