@@ -241,6 +241,11 @@ def cmd_demo(args, settings: Settings) -> int:
     spec = SampleSpec(days=args.days, calls_per_day=args.calls_per_day, seed=args.seed, log_formats=ORGS[args.org])
     truth = generate(settings.landing, spec)
     print(f"1/4 sample organisation: {args.days} days x {args.calls_per_day} calls -> {settings.landing}")
+    if truth.mixed and settings.config_path is None:
+        # The mixed organisation's endpoints need their endpoints: lines; a home with its own config keeps it.
+        (settings.home / "tokenbooks.yaml").write_text(truth.mixed["endpoints"]["config"], encoding="utf-8")
+        settings = load_settings(home=settings.home)
+        print(f"    wrote {settings.config_path} (the sample's endpoints:)")
     results = land_pending(settings)
     errors = [r for r in results if r.error]
     for r in errors:
