@@ -170,12 +170,13 @@ def _truth(day: date, endpoint: str, kind: str, provider: str, hours: int, rate:
             "cost_per_mtok_usd": cost * 1_000_000 / tokens if tokens else None}
 
 
-def patch_day(d: DayTruth, ep: EndpointDay) -> DayTruth:
+def patch_day(d: DayTruth, ep: EndpointDay, training: Decimal) -> DayTruth:
     """The classic day truth plus the endpoints: their calls are logged calls, their rows billed (self-hosted
     under ``self_hosted``, the provisioned throughput under ``aws``)."""
     billed = dict(d.billed_usd)
     for t in ep.truth:
         billed[t["provider"]] = billed.get(t["provider"], Decimal(0)) + t["cost_usd"]
+    billed["openai"] = billed.get("openai", Decimal(0)) + training  # the fine-tuning job (finetune.py)
     return replace(d, logged_calls=d.logged_calls + len(ep.calls), billed_usd=billed,
                    billed_total_usd=sum(billed.values(), Decimal(0)))
 

@@ -116,7 +116,7 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
         days.append(day_truth(day, n, outcome_count, usage, billed_all, ledger.billed, credits, day_gaps,
                               org.providers))
         if mixed:
-            days[-1] = patch_day(days[-1], ep)
+            days[-1] = patch_day(days[-1], ep, mixed.training)
             mixed.add_day(day, logs, n, billed_all, usage, ledger, day_gaps, ep)
         gaps += day_gaps
 

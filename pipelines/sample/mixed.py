@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,8 @@ from pipelines.sample.exports import Ledger, OpenAIDay
 from pipelines.sample.exports_cloud import azure_csv, azure_rows, cur_csv, cur_rows
 from pipelines.sample.endpoints import EndpointDay, endpoint_day, summary
 from pipelines.sample.exports_dashboard import Dashboard, restate
+from pipelines.sample.finetune import add_training
+from pipelines.sample.finetune import day_truth as finetune_day
 from pipelines.sample.frames import CALL_COLUMNS
 from pipelines.sample.levers import LEVER_COLUMNS
 from pipelines.sample.log_bedrock import write_invocations
@@ -137,6 +140,7 @@ class MixedRun:
         self.decoys: list[dict] = []
         self.restatement: dict = {}
         self.endpoints: list[dict] = []
+        self.training = Decimal(0)  # the fine-tuning job billed today (the period's first day)
 
     def endpoint_day(self, day: date, logs: DayLogs) -> EndpointDay:
         """The always-on endpoints' day: their calls into the canonical log, their hours into the CUR."""
@@ -153,6 +157,8 @@ class MixedRun:
         """Book (and, if the spec writes exports, write) the day's Azure and AWS bills and OpenAI's other channels."""
         azure = azure_rows(day, billed, ledger)
         self.cur.setdefault(day.strftime("%Y-%m"), []).extend(cur_rows(day, billed, ledger))
+        self.training = add_training(self.out, day, openai, self.spec.providers_exports) \
+            if day == self.spec.first_day else Decimal(0)
         if not self.spec.providers_exports:
             return []
         self.dashboard.add(day, openai)
@@ -191,6 +197,8 @@ class MixedRun:
             "idless_pairs_by_kind": dict(sorted(idless.group_by("kind").len().iter_rows())) if idless.height else {},
             "decoy_pairs": len(rec["decoys"]),
             "app_billed_usd": apps, "idle_usd": idle,
+            "fine_tuning_usd": {"openai": self.training} if self.training else {},
+            "finetune": finetune_day(day, billed),
             "unlogged_usd": _by_provider((g.provider, g.amount_usd) for g in gaps),
             "usage": usage_truth(billed),
         })

@@ -80,10 +80,11 @@ def test_usage_tokens_per_provider_and_model_equal_the_truth(org):
             "select provider, model, " + ", ".join(f"sum({f})::bigint" for f in USAGE_FIELDS)
             + " from fct_provider_usage where day = $d group by all", {"d": day["day"]}).fetchall()
         got = {(r[0], r[1]): dict(zip(USAGE_FIELDS, r[2:])) for r in rows}
-        assert set(got) == {(u["provider"], u["model"]) for u in day["usage"]}, day["day"]
+        # model ids are case-folded (a fine-tuned model's suffix is mixed-case in the bill and the calls alike)
+        assert set(got) == {(u["provider"], u["model"].lower()) for u in day["usage"]}, day["day"]
         for u in day["usage"]:
             fields = [f for f in reported[u["provider"]] if not (u["provider"] == "aws" and f == "requests")]
-            assert {f: got[(u["provider"], u["model"])][f] for f in fields} == {f: u[f] for f in fields}, \
+            assert {f: got[(u["provider"], u["model"].lower())][f] for f in fields} == {f: u[f] for f in fields}, \
                 (day["day"], u["provider"], u["model"])
         aws_requests = con.execute(
             "select sum(requests) from fct_usage_channels where day = $d and channel = 'bedrock_invocation_logs'",
@@ -241,3 +242,23 @@ def test_attributed_plus_unattributed_is_billed_per_day_with_the_endpoints(org):
                                                   - Decimal(day["credits_usd"])) < CENT
         assert endpoints == sum(Decimal(t["cost_usd"]) for t in truth["mixed"]["endpoints"]["days"]
                                 if t["day"] == day["day"])
+
+
+def test_fine_tuned_model_priced_beside_its_base_and_its_training_found(org):
+    """ticket_tag runs on a fine-tuned gpt-4o-mini: its calls at genai-prices' fine-tuned price (2× the base) and at
+    the base's, each day exactly as the generator billed them; the tuning job's line is its training cost, no call's;
+    the same tokens cost more than on the base, so there is no payback to show."""
+    truth, _, con = org
+    days = truth["mixed"]["days"]
+    model = days[0]["finetune"]["model"].lower()  # model ids are case-folded
+    for f in (d["finetune"] for d in days):
+        got = con.execute("select list_cost_usd, base_list_cost_usd from mart_finetune_calls "
+                          "where day = $d and fine_tuned_model = $m", {"d": f["day"], "m": model}).fetchone()
+        assert got == (Decimal(f["list_cost_usd"]), Decimal(f["base_list_cost_usd"])), f
+    training = sum(Decimal(v) for d in days for v in d["fine_tuning_usd"].values())
+    month = con.execute("select training_cost_usd, inference_list_cost_usd, base_list_cost_usd, payback_months, "
+                        "payback_note from mart_finetunes where fine_tuned_model = $m", {"m": model}).fetchall()
+    assert len(month) == 1 and training > 0
+    assert month[0][:3] == (training, sum(Decimal(d["finetune"]["list_cost_usd"]) for d in days),
+                            sum(Decimal(d["finetune"]["base_list_cost_usd"]) for d in days))
+    assert month[0][3] is None and month[0][4].startswith("costs more than the base model")
