@@ -76,7 +76,9 @@ def billed(con, p: dict[str, Any]) -> Decimal:
 
 
 def unpriced_calls(con, p: dict[str, Any]) -> int:
+    # an endpoint's calls carry its hourly cost, not a list price: not unpriced
     return rows(con, f"select count(*) as n from fct_llm_calls where day between $start and $end and not is_priced "
+                     f"and endpoint is null "
                      f"and {AUDIENCE}", p)[0]["n"]
 
 

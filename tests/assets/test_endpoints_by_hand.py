@@ -26,6 +26,7 @@ import pytest
 
 from pipelines.ingest.land import land_file
 from pipelines.reporting.digest import load_digest, render
+from pipelines.reporting.doctor import diagnose
 from pipelines.settings import Recipient, load_settings
 from pipelines.warehouse.build import build_day
 from pipelines.warehouse.publish import publish
@@ -168,3 +169,14 @@ def test_digest_always_on_section(built) -> None:
     assert "Always-on capacity" in html and "llama-chat" in html
     other = load_digest(built, MONDAY, recipient=Recipient("sally@example.com", apps=("sales-copilot",)))
     assert other.always_on == [] and "Always-on" not in render(other, "digest.txt.j2") + render(other)
+
+
+def test_an_endpoints_calls_are_not_unpriced_models(built) -> None:
+    """They carry the endpoint's hourly cost, not a list price: doctor does not ask for an alias or a price for
+    them, the digest does not count them as unpriced."""
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    try:
+        assert diagnose(con, SUNDAY, MONDAY).unresolved_models == []
+    finally:
+        con.close()
+    assert load_digest(built, MONDAY).unpriced_calls == 0
