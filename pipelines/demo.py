@@ -11,7 +11,7 @@ import polars as pl
 from pipelines.db import frame, open_warehouse
 from pipelines.ingest.pending import land_pending
 from pipelines.sample import SampleSpec, generate
-from pipelines.settings import Settings
+from pipelines.settings import Settings, load_settings
 from pipelines.warehouse.run import build_days
 
 
@@ -20,8 +20,13 @@ def run_demo(settings: Settings, days: int, calls_per_day: int, seed: int, log_f
     started = time.perf_counter()
     settings.ensure_dirs()
     spec = SampleSpec(days=days, calls_per_day=calls_per_day, seed=seed, log_formats=log_formats)
-    generate(settings.landing, spec)
+    truth = generate(settings.landing, spec)
     print(f"1/4 sample organisation: {days} days x {calls_per_day} calls -> {settings.landing}")
+    if truth.mixed and settings.config_path is None:
+        # The mixed organisation's endpoints need their endpoints: lines; a home with its own config keeps it.
+        (settings.home / "tokenbooks.yaml").write_text(truth.mixed["endpoints"]["config"], encoding="utf-8")
+        settings = load_settings(home=settings.home)
+        print(f"    wrote {settings.config_path} (the sample's endpoints:)")
     results = land_pending(settings)
     errors = [r for r in results if r.error]
     for r in errors:

@@ -57,6 +57,7 @@ class Digest:
     drift: list[stories.Story] = field(default_factory=list)
     budgets: list[dict[str, Any]] = field(default_factory=list)
     unattributed: list[dict[str, Any]] = field(default_factory=list)
+    always_on: list[dict[str, Any]] = field(default_factory=list)  # endpoints' idle cost and utilisation
     # What would attribute more of the bill (tokenbooks doctor, short form): the config lines to add.
     doctor: list[str] = field(default_factory=list)
     cache_savings_usd: Decimal = Decimal(0)
@@ -120,6 +121,7 @@ def build_digest(con: duckdb.DuckDBPyConnection, day: date, weekly: bool = False
         drift=stories.for_digest(sections.drift(con, p), period),
         budgets=sections.budgets(con, p),
         unattributed=sections.unattributed(con, p),
+        always_on=sections.always_on(con, p),
         doctor=diagnose(con, p["start"], p["end"]).short() if audience.everyone else [],
         cache_savings_usd=savings.cache_savings(con, p),
         batch_savings_usd=savings.batch_savings(con, p, settings) if settings else Decimal(0),

@@ -29,7 +29,9 @@ UNRESOLVED_MODELS = """
     with calls as (
         select provider, model, model_raw, day, count(*) as calls,
         from fct_llm_calls
+        -- an endpoint's calls carry its hourly cost (mart_endpoints), no list price: nothing to alias or price
         where day between $start and $end and not is_priced and status <> 'rate_limited' and not response_cache_hit
+          and endpoint is null
         group by all
     ),
     provider_gap as (

@@ -76,7 +76,9 @@ def billed(con, p: dict[str, Any]) -> Decimal:
 
 
 def unpriced_calls(con, p: dict[str, Any]) -> int:
+    # an endpoint's calls carry its hourly cost, not a list price: not unpriced
     return rows(con, f"select count(*) as n from fct_llm_calls where day between $start and $end and not is_priced "
+                     f"and endpoint is null "
                      f"and {AUDIENCE}", p)[0]["n"]
 
 
@@ -212,3 +214,30 @@ def unattributed(con, p: dict[str, Any], limit: int = 8) -> list[dict[str, Any]]
         order by abs(sum(unattributed_cost_usd)) desc
         limit $limit
     """, {**p, "limit": limit})
+
+
+def always_on(con, p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Always-on capacity (mart_endpoints) over the period, per endpoint: what it cost, how much of it sat idle, its
+    utilisation (tokens served / capacity), cost per 1M tokens, days it served nothing. A limited recipient sees
+    the endpoints whose idle cost their app owns (fct_reconciliation.owner_app)."""
+    return rows(con, """
+        with owners as (
+            select model as endpoint, any_value(owner_app) as app
+            from fct_reconciliation
+            where day between $start and $end and starts_with(unattributed_owner, 'endpoint:')
+            group by all
+        )
+        select
+            e.endpoint, any_value(e.endpoint_kind) as endpoint_kind, any_value(e.provider) as provider, owners.app,
+            sum(e.cost_usd) as cost_usd, sum(e.idle_cost_usd) as idle_cost_usd,
+            (sum(e.tokens_served) / nullif(sum(e.capacity_tokens), 0))::double as utilisation,
+            (sum(e.cost_usd) * 1000000 / nullif(sum(e.tokens_served), 0))::decimal(38, 12) as cost_per_mtok_usd,
+            count(*) filter (where e.tokens_served = 0 and e.cost_usd > 0) as idle_days,
+        from mart_endpoints as e
+        left join owners on owners.endpoint = e.endpoint
+        where e.day between $start and $end
+          and ($everyone or coalesce(list_contains($apps::varchar[], owners.app), false))
+        group by e.endpoint, owners.app
+        having sum(e.cost_usd) <> 0
+        order by sum(e.idle_cost_usd) desc, e.endpoint
+    """, p)

@@ -11,6 +11,7 @@ import polars as pl
 from pipelines.sample.calls import ChunkPlan, generate_chunk
 from pipelines.sample.frames import CALL_COLUMNS, TOKEN_COLUMNS, USAGE_KEYS
 from pipelines.sample.exports import Ledger, write_anthropic, write_openai
+from pipelines.sample.endpoints import patch_day
 from pipelines.sample.exports_google import write_google
 from pipelines.sample.org import DRIFT_FEATURE, DRIFT_PROMPT, GAPS
 from pipelines.sample.levers import RUNAWAY_AT, LeverDay, runaway_steps
@@ -94,6 +95,7 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
         if lever_day:
             levers.append(lever_day.truth())
         files += [str(p.relative_to(out)) for k, p in paths.items() if wanted[k]]
+        ep = mixed.endpoint_day(day, logs) if mixed else None
         files += [str(p.relative_to(out)) for p in logs.close()] if logs else []
 
         usage, hidden = _sum(usage_parts), _sum(hidden_parts)
@@ -114,7 +116,8 @@ def generate(out_dir: Path, spec: SampleSpec | None = None) -> GroundTruth:
         days.append(day_truth(day, n, outcome_count, usage, billed_all, ledger.billed, credits, day_gaps,
                               org.providers))
         if mixed:
-            mixed.add_day(day, logs, n, billed_all, usage, ledger, day_gaps)
+            days[-1] = patch_day(days[-1], ep, mixed.training)
+            mixed.add_day(day, logs, n, billed_all, usage, ledger, day_gaps, ep)
         gaps += day_gaps
 
     if mixed:

@@ -8,7 +8,9 @@ exports and a restated Costs page) and assembles the ``mixed`` part of the groun
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,10 @@ import polars as pl
 
 from pipelines.sample.exports import Ledger, OpenAIDay
 from pipelines.sample.exports_cloud import azure_csv, azure_rows, cur_csv, cur_rows
+from pipelines.sample.endpoints import EndpointDay, endpoint_day, summary
 from pipelines.sample.exports_dashboard import Dashboard, restate
+from pipelines.sample.finetune import add_training
+from pipelines.sample.finetune import day_truth as finetune_day
 from pipelines.sample.frames import CALL_COLUMNS
 from pipelines.sample.levers import LEVER_COLUMNS
 from pipelines.sample.log_bedrock import write_invocations
@@ -80,6 +85,12 @@ class DayLogs:
         linked = pl.col("call_id").is_in(canonical["call_id"].implode())
         return chunk.outcomes.with_columns(pl.when(linked).then(pl.col("call_id")).otherwise(None).alias("call_id"))
 
+    def write_lines(self, rows: list[dict]) -> None:
+        """Canonical call lines written apart from the chunks (the endpoints' calls)."""
+        if rows:
+            self._handle("calls").write("".join(json.dumps(r) + "\n" for r in rows).encode())
+            self.counts["canonical"] += len(rows)
+
     def close(self) -> list[Path]:
         for h in self.handles.values():
             h.close()
@@ -128,6 +139,16 @@ class MixedRun:
         self.merge_pairs: list[dict] = []
         self.decoys: list[dict] = []
         self.restatement: dict = {}
+        self.endpoints: list[dict] = []
+        self.training = Decimal(0)  # the fine-tuning job billed today (the period's first day)
+
+    def endpoint_day(self, day: date, logs: DayLogs) -> EndpointDay:
+        """The always-on endpoints' day: their calls into the canonical log, their hours into the CUR."""
+        ep = endpoint_day(self.spec, day)
+        logs.write_lines(ep.calls)
+        self.cur.setdefault(day.strftime("%Y-%m"), []).extend(ep.cur)
+        self.endpoints += ep.truth
+        return ep
 
     def day_logs(self, day: date) -> DayLogs:
         return DayLogs(self.out, day, self.T)
@@ -136,6 +157,8 @@ class MixedRun:
         """Book (and, if the spec writes exports, write) the day's Azure and AWS bills and OpenAI's other channels."""
         azure = azure_rows(day, billed, ledger)
         self.cur.setdefault(day.strftime("%Y-%m"), []).extend(cur_rows(day, billed, ledger))
+        self.training = add_training(self.out, day, openai, self.spec.providers_exports) \
+            if day == self.spec.first_day else Decimal(0)
         if not self.spec.providers_exports:
             return []
         self.dashboard.add(day, openai)
@@ -150,20 +173,32 @@ class MixedRun:
         return written
 
     def add_day(self, day: date, logs: DayLogs, n: int, billed: pl.DataFrame, usage: pl.DataFrame, ledger: Ledger,
-                gaps: list[Gap]) -> None:
+                gaps: list[Gap], ep: EndpointDay) -> None:
         rec = logs.records()
+        apps = app_billed(ledger, gaps, self.T.features)
+        idle: dict = {}
+        for t in ep.truth:  # the calls carry the utilised share of an endpoint's cost, its app the idle rest
+            entry = apps["support-bot"]
+            entry["total_usd"] += t["attributed_cost_usd"]
+            p, key = t["provider"], f"{t['provider']}/{t['endpoint']}"
+            entry["by_provider"][p] = entry["by_provider"].get(p, 0) + t["attributed_cost_usd"]
+            entry["by_model"][key] = entry["by_model"].get(key, 0) + t["attributed_cost_usd"]
+            idle[p] = idle.get(p, 0) + t["idle_cost_usd"]
         idless = rec["idless"]
         if idless.height:
             self.merge_pairs += [{"day": day.isoformat(), **r} for r in idless.iter_rows(named=True)]
         self.decoys += [{"day": day.isoformat(), **d} for d in rec["decoys"]]
         self.days.append({
-            "day": day.isoformat(), "logical_calls": n, "billed_logical_calls": int(usage["requests"].sum() or 0),
+            "day": day.isoformat(), "logical_calls": n + len(ep.calls),
+            "billed_logical_calls": int(usage["requests"].sum() or 0),
             "log_records": rec["log_records"], "single_source": rec["single_source"],
             "bedrock_invocation_lines": rec["bedrock_invocation_lines"],
             "shared_id_pairs": rec["shared_id_pairs"], "idless_pairs": idless.height,
             "idless_pairs_by_kind": dict(sorted(idless.group_by("kind").len().iter_rows())) if idless.height else {},
             "decoy_pairs": len(rec["decoys"]),
-            "app_billed_usd": app_billed(ledger, gaps, self.T.features),
+            "app_billed_usd": apps, "idle_usd": idle,
+            "fine_tuning_usd": {"openai": self.training} if self.training else {},
+            "finetune": finetune_day(day, billed),
             "unlogged_usd": _by_provider((g.provider, g.amount_usd) for g in gaps),
             "usage": usage_truth(billed),
         })
@@ -180,4 +215,5 @@ class MixedRun:
         return paths
 
     def truth(self) -> dict:
-        return mixed_summary(self.days, self.merge_pairs, self.decoys, self.restatement)
+        return {**mixed_summary(self.days, self.merge_pairs, self.decoys, self.restatement),
+                "endpoints": summary(self.spec, self.endpoints)}

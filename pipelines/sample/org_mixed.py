@@ -37,6 +37,10 @@ AZURE_RESOURCE = (f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/rg-suppor
 AZURE_DEPLOYMENT = "triage-prod"
 AZURE_ENDPOINT = f"{AZURE_ACCOUNT}.openai.azure.com"
 
+# support-bot's ticket_tag runs on a gpt-4o-mini fine-tuned for it (finetune.py: its training line).
+FT_BASE = "gpt-4o-mini-2024-07-18"
+FT_MODEL = f"ft:{FT_BASE}:acme-support::tt7Qx2Lm"
+
 MIXED_MODELS: tuple[Model, ...] = (
     Model("azure", "gpt-4o-mini", "gpt-4o-mini-2024-07-18", "small", 8.0, key="azure/gpt-4o-mini"),
     Model("aws", "claude-haiku-4-5", "anthropic.claude-haiku-4-5-20251001-v1:0", "medium", 7.0,
@@ -45,6 +49,7 @@ MIXED_MODELS: tuple[Model, ...] = (
           key="aws/titan-embed-text-v2", price_ref=TITAN_MODEL_ID),
     Model("google", "gemini-2.5-flash", "gemini-2.5-flash", "medium", 5.0, key="gemini-api/gemini-2.5-flash",
           via="gemini_api"),
+    Model("openai", FT_MODEL, FT_MODEL, "small", 8.0),
 )
 
 MIXED_OWNERS: tuple[Owner, ...] = (
@@ -98,7 +103,7 @@ MIXED_FEATURES: tuple[Feature, ...] = (
         prompts=(Prompt("kb_answer@v1", 0.0), Prompt("kb_answer@v2", 0.5, 1.0, 1.9)),
     ),
     Feature(
-        "support-bot", "ticket_tag", 0.08, 1.0, (_route("gpt-4o-mini"),),
+        "support-bot", "ticket_tag", 0.08, 1.0, (_route(FT_MODEL),),
         input_median=900, output_median=60, output_sigma=0.45, max_output=64,
         prompts=(Prompt("ticket_tag@v1", 0.0),),
     ),

@@ -101,6 +101,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
         select distinct provider, model from lake_calls
         union select distinct provider, model from lake_provider_usage
         union select distinct provider, model from lake_provider_costs where model is not null
+        -- a fine-tuned model's base, to price its calls' tokens at the base's list price (mart_finetune_calls)
+        union select distinct provider, split_part(model, ':', 2) from lake_calls where model like 'ft:%'
         """,
     )
     whatif = whatif_models(settings)

@@ -39,6 +39,7 @@ MODELS: list[tuple[str, str]] = [
     ("marts", "fct_provider_costs"),
     ("marts", "fct_reconciliation"),
     ("marts", "mart_endpoints"),
+    ("marts", "mart_finetune_calls"),
     ("marts", "mart_cost_daily"),
     ("marts", "mart_unit_economics"),
     ("marts", "mart_whatif"),

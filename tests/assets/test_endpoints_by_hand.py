@@ -25,7 +25,9 @@ import duckdb
 import pytest
 
 from pipelines.ingest.land import land_file
-from pipelines.settings import load_settings
+from pipelines.reporting.digest import load_digest, render
+from pipelines.reporting.doctor import diagnose
+from pipelines.settings import Recipient, load_settings
 from pipelines.warehouse.build import build_day
 from pipelines.warehouse.publish import publish
 from tests.quality.days import committed_problems
@@ -148,3 +150,33 @@ def test_calls_carry_their_tokens_share_and_the_idle_rest_is_the_endpoints(built
 def test_the_books_still_balance(built) -> None:
     """attributed + unattributed = billed per day and provider, the calls add up to it: every invariant holds."""
     assert committed_problems(built) == []
+
+
+def test_digest_always_on_section(built) -> None:
+    """Monday's digest: haiku-pt idle $756 of $1,008 (25 % used, $168 per 1M tokens) before llama-chat $96 of $120
+    (20 %, $250); the week to Monday adds Sunday's idle llama-chat: $216 of $240, 480,000 of 4,800,000 tokens
+    (10 %), $500 per 1M, one idle day. A recipient whose apps own no endpoint does not see the section."""
+    day = load_digest(built, MONDAY)
+    got = [(e["endpoint"], e["cost_usd"], e["idle_cost_usd"], e["utilisation"], e["cost_per_mtok_usd"], e["idle_days"])
+           for e in day.always_on]
+    assert got == [("haiku-pt", Decimal("1008"), Decimal("756"), 0.25, Decimal("168"), 0),
+                   ("llama-chat", Decimal("120"), Decimal("96"), 0.2, Decimal("250"), 0)]
+    week = {e["endpoint"]: e for e in load_digest(built, MONDAY, weekly=True).always_on}["llama-chat"]
+    assert (week["cost_usd"], week["idle_cost_usd"], week["utilisation"], week["cost_per_mtok_usd"],
+            week["idle_days"], week["app"]) == (Decimal("240"), Decimal("216"), 0.1, Decimal("500"), 1, "support-bot")
+    text, html = render(day, "digest.txt.j2"), render(day)
+    assert "Always-on capacity" in text and "idle $756.00 of $1,008.00, 25 % used, $168.00 per 1M tokens" in text
+    assert "Always-on capacity" in html and "llama-chat" in html
+    other = load_digest(built, MONDAY, recipient=Recipient("sally@example.com", apps=("sales-copilot",)))
+    assert other.always_on == [] and "Always-on" not in render(other, "digest.txt.j2") + render(other)
+
+
+def test_an_endpoints_calls_are_not_unpriced_models(built) -> None:
+    """They carry the endpoint's hourly cost, not a list price: doctor does not ask for an alias or a price for
+    them, the digest does not count them as unpriced."""
+    con = duckdb.connect(str(built.warehouse), read_only=True)
+    try:
+        assert diagnose(con, SUNDAY, MONDAY).unresolved_models == []
+    finally:
+        con.close()
+    assert load_digest(built, MONDAY).unpriced_calls == 0

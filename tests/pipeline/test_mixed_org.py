@@ -35,6 +35,9 @@ def org(tmp_path_factory):
         settings = load_settings(home=root / "tb")
         settings.ensure_dirs()
         truth = generate(settings.landing, SPEC)
+        # The sample's always-on endpoints need their endpoints: lines (capacity, models, the PT's resource).
+        (root / "tokenbooks.yaml").write_text(truth.mixed["endpoints"]["config"])
+        settings = load_settings(home=root / "tb", config=root / "tokenbooks.yaml")
         landed = land_pending(settings)
         result = build_days(settings, SPEC.first_day, SPEC.end_day, dagster_instance=dg.DagsterInstance.ephemeral())
         assert result.success
@@ -77,10 +80,11 @@ def test_usage_tokens_per_provider_and_model_equal_the_truth(org):
             "select provider, model, " + ", ".join(f"sum({f})::bigint" for f in USAGE_FIELDS)
             + " from fct_provider_usage where day = $d group by all", {"d": day["day"]}).fetchall()
         got = {(r[0], r[1]): dict(zip(USAGE_FIELDS, r[2:])) for r in rows}
-        assert set(got) == {(u["provider"], u["model"]) for u in day["usage"]}, day["day"]
+        # model ids are case-folded (a fine-tuned model's suffix is mixed-case in the bill and the calls alike)
+        assert set(got) == {(u["provider"], u["model"].lower()) for u in day["usage"]}, day["day"]
         for u in day["usage"]:
             fields = [f for f in reported[u["provider"]] if not (u["provider"] == "aws" and f == "requests")]
-            assert {f: got[(u["provider"], u["model"])][f] for f in fields} == {f: u[f] for f in fields}, \
+            assert {f: got[(u["provider"], u["model"].lower())][f] for f in fields} == {f: u[f] for f in fields}, \
                 (day["day"], u["provider"], u["model"])
         aws_requests = con.execute(
             "select sum(requests) from fct_usage_channels where day = $d and channel = 'bedrock_invocation_logs'",
@@ -114,7 +118,8 @@ def test_id_less_calls_merged_without_false_merges(org):
 
 def test_every_model_resolved_and_priced(org):
     _, _, con = org
-    assert con.execute("select count(*) from fct_llm_calls where not is_priced").fetchone()[0] == 0
+    # An endpoint's calls carry the endpoint's hourly cost, not a list price.
+    assert con.execute("select count(*) from fct_llm_calls where not is_priced and endpoint is null").fetchone()[0] == 0
     resolved = dict(con.execute("select model_resolution, count(*) from fct_llm_calls group by all").fetchall())
     assert resolved.get("resolved:bill", 0) > 0  # the Bedrock profile ARN, from the CUR's own lines
     assert resolved.get("resolved:call", 0) > 0  # the Azure deployment LiteLLM alone saw, through a shared call
@@ -205,3 +210,77 @@ def test_the_runaway_day_digest_shows_the_runaway_sessions(org):
     assert all(f"{k} ({day:%m-%d}): {n} steps" in text for k, n in planted.items())
     before = build_digest(con, day - timedelta(days=1)).runaways
     assert not [r for r in before if r["feature"] == "resolve_agent"]
+
+
+def _endpoint_rows(con) -> dict:
+    rows = con.execute("select day::varchar, endpoint, cost_usd, usage_hours, calls, tokens_served, capacity_tokens, "
+                       "idle_cost_usd, cost_per_mtok_usd, idle_share from mart_endpoints").fetchall()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def test_endpoints_idle_cost_and_cost_per_mtok_per_day_equal_the_truth(org):
+    """Each day and endpoint: what the CUR billed, the tokens its calls served, and (capacity configured) the idle
+    cost and cost per 1M tokens the generator's own numbers give. Utilisation is a DOUBLE: a micro-dollar apart."""
+    truth, _, con = org
+    got = _endpoint_rows(con)
+    want = truth["mixed"]["endpoints"]["days"]
+    assert set(got) == {(t["day"], t["endpoint"]) for t in want}
+    for t in want:
+        cost, hours, calls, tokens, capacity, idle, per_mtok, _ = got[t["day"], t["endpoint"]]
+        assert (cost, hours, calls, tokens, capacity) == (
+            Decimal(t["cost_usd"]), t["usage_hours"], t["calls"], t["tokens_served"], t["capacity_tokens"]), t
+        assert abs(idle - Decimal(t["idle_cost_usd"])) < Decimal("1e-6"), t
+        if t["cost_per_mtok_usd"] is None:
+            assert per_mtok is None, t
+        else:
+            assert abs(per_mtok - Decimal(t["cost_per_mtok_usd"])) < Decimal("1e-6"), t
+
+
+def test_the_idle_weekend_is_found(org):
+    """The weekend left running at full size: the self-hosted endpoint billed all day, served nothing, all idle and
+    owned by the endpoint in the reconciliation."""
+    truth, _, con = org
+    got = _endpoint_rows(con)
+    left = truth["mixed"]["endpoints"]["left_running_days"]
+    assert left
+    idle_days = sorted(d for (d, e), r in got.items() if e == "llama-chat" and r[7] == 1.0)
+    assert idle_days == left
+    for day in left:
+        owner, unattributed, reason = con.execute(
+            "select unattributed_owner, unattributed_cost_usd, gap_reason from fct_reconciliation "
+            "where day = $d and provider = 'self_hosted' and model = 'llama-chat'", {"d": day}).fetchone()
+        assert (owner, reason) == ("endpoint:llama-chat", "idle_capacity")
+        assert unattributed == got[day, "llama-chat"][0] > 0
+
+
+def test_attributed_plus_unattributed_is_billed_per_day_with_the_endpoints(org):
+    truth, _, con = org
+    for day in truth["days"]:
+        billed, spread, endpoints = con.execute(
+            "select sum(billed_cost_usd), sum(attributed_cost_usd + unattributed_cost_usd), "
+            "sum(billed_cost_usd) filter (where model in ('llama-chat', 'haiku-pt')) from fct_reconciliation "
+            "where day = $d", {"d": day["day"]}).fetchone()
+        assert abs(billed - spread) < CENT and abs(billed - Decimal(day["billed_total_usd"])
+                                                  - Decimal(day["credits_usd"])) < CENT
+        assert endpoints == sum(Decimal(t["cost_usd"]) for t in truth["mixed"]["endpoints"]["days"]
+                                if t["day"] == day["day"])
+
+
+def test_fine_tuned_model_priced_beside_its_base_and_its_training_found(org):
+    """ticket_tag runs on a fine-tuned gpt-4o-mini: its calls at genai-prices' fine-tuned price (2× the base) and at
+    the base's, each day exactly as the generator billed them; the tuning job's line is its training cost, no call's;
+    the same tokens cost more than on the base, so there is no payback to show."""
+    truth, _, con = org
+    days = truth["mixed"]["days"]
+    model = days[0]["finetune"]["model"].lower()  # model ids are case-folded
+    for f in (d["finetune"] for d in days):
+        got = con.execute("select list_cost_usd, base_list_cost_usd from mart_finetune_calls "
+                          "where day = $d and fine_tuned_model = $m", {"d": f["day"], "m": model}).fetchone()
+        assert got == (Decimal(f["list_cost_usd"]), Decimal(f["base_list_cost_usd"])), f
+    training = sum(Decimal(v) for d in days for v in d["fine_tuning_usd"].values())
+    month = con.execute("select training_cost_usd, inference_list_cost_usd, base_list_cost_usd, payback_months, "
+                        "payback_note from mart_finetunes where fine_tuned_model = $m", {"m": model}).fetchall()
+    assert len(month) == 1 and training > 0
+    assert month[0][:3] == (training, sum(Decimal(d["finetune"]["list_cost_usd"]) for d in days),
+                            sum(Decimal(d["finetune"]["base_list_cost_usd"]) for d in days))
+    assert month[0][3] is None and month[0][4].startswith("costs more than the base model")

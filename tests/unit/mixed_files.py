@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.sample import SampleSpec
+from pipelines.sample.org_mixed import FT_MODEL
 
 SPEC = SampleSpec(days=3, calls_per_day=1000, seed=7, log_formats=("mixed",))
 FIELDS = ["requests", "input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens",
@@ -73,7 +74,7 @@ def provider_usage(out: Path, day: str, channel: str = "primary") -> dict[tuple[
     """
     acc: dict = defaultdict(lambda: defaultdict(int))
     openai = {"gpt-4.1-2025-04-14": "gpt-4.1", "gpt-4o-mini-2024-07-18": "gpt-4o-mini", "o4-mini-2025-04-16": "o4-mini",
-              "text-embedding-3-small": "text-embedding-3-small"}
+              "text-embedding-3-small": "text-embedding-3-small", FT_MODEL: FT_MODEL}
     if channel == "primary":
         for name in ("usage-completions", "usage-embeddings"):
             for r in json.loads((out / "openai" / f"{name}-{day}.json").read_text())["data"][0]["results"]:
@@ -103,6 +104,8 @@ def provider_usage(out: Path, day: str, channel: str = "primary") -> dict[tuple[
                       else {"output_tokens": n} if "outp" in meter else {"input_tokens": n})
             _add(acc, ("azure", "gpt-4o-mini"), **counts)
         for r in cur_rows(out, day):
+            if r["pricing_unit"] == "Hrs":  # instance- and model-unit-hours (the always-on endpoints): no tokens
+                continue
             ut, n = r["line_item_usage_type"], int(Decimal(r["line_item_usage_amount"]) * 1000)
             key = ("aws", "claude-haiku-4-5" if "Claude4.5Haiku" in ut else "titan-embed-text-v2")
             counts = ({"input_tokens": n, "cached_input_tokens": n} if "cache-read" in ut
