@@ -190,6 +190,24 @@ DERIVED_COMMENTS = {
         {"iso_week": "ISO week, like 2026-W46.", "week": "Monday of the ISO week."},
         "mart_unit_economics",
     ),
+    "mart_finetunes": (
+        "one row per month × provider × fine-tuned model: training, storage and inference cost, the base model's list "
+        "price for the same calls, and the months to pay back the training at this month's volume",
+        {
+            "month": "Month, YYYY-MM.", "provider": "Provider id.", "fine_tuned_model": "The fine-tuned model (ft:…).",
+            "base_model": "The model it was tuned from.", "calls": "Calls of the fine-tuned model that month.",
+            "training_cost_usd": "Training billed that month, split over the base's fine-tuned models by calls.",
+            "storage_cost_usd": "Storage or hosting of fine-tuned models billed that month, split the same way.",
+            "inference_cost_usd": "What its calls cost (attributed share of the bill).",
+            "inference_list_cost_usd": "Its calls at the fine-tuned model's list price.",
+            "base_list_cost_usd": "The same tokens at the base model's list price.",
+            "monthly_saving_usd": "Base list cost minus fine-tuned list cost, scaled to the whole month.",
+            "training_cost_to_date_usd": "Training billed up to this month.",
+            "payback_months": "Training to date / monthly saving; null when there is no saving (payback_note says why).",
+            "payback_note": "Why payback_months is null.",
+        },
+        "mart_finetune_calls",
+    ),
 }
 
 
