@@ -96,7 +96,8 @@ def score(home: Path, min_history_days: int = 7) -> dict[str, Any]:
     truth = json.loads((home / "landing" / "ground_truth.json").read_text())
     planted = related(truth)
     first = date.fromisoformat(truth["days"][0]["day"])
-    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    # The warehouse's views name their Parquet files relative to the home (pipelines.db.open_warehouse).
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True, config={"file_search_path": str(home)})
     try:
         cols = {r[0] for r in con.execute("describe drift_events").fetchall()}
         story = "story" if "story" in cols else "subject"

@@ -30,6 +30,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
@@ -100,7 +101,7 @@ def warehouse(tmp_path_factory):
         [warehouse_day, warehouse_checks], partition_key=DAY, instance=dg.DagsterInstance.ephemeral(),
         resources={"tokenbooks": TokenbooksResource(home=str(settings.home), config_path="")},
     )
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     yield con, outcome
     con.close()
 

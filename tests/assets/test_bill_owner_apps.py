@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.settings import Settings, load_settings
 from pipelines.warehouse.build import build_day
@@ -24,7 +25,7 @@ def warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
         assert result.error is None and result.quarantined == 0, result.error
     build_day(date(2026, 6, 1), settings)
     publish(settings)
-    return duckdb.connect(str(settings.warehouse), read_only=True)
+    return open_warehouse(settings)
 
 
 def owner_apps(con: duckdb.DuckDBPyConnection) -> dict:

@@ -18,6 +18,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.settings import Settings
 from pipelines.warehouse.build import build_day
@@ -47,7 +48,7 @@ def test_logs_without_the_1h_split_are_calibrated_to_the_providers(home: Setting
         assert land_file(tmp_path / name, home).error is None
     build_day(date(2026, 11, 10), home)
     publish(home)
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     assert con.execute("select list_cost_usd from fct_llm_calls").fetchone()[0] == Decimal("0.675")
     assert con.execute("select provider_list_cost_usd, billed_cost_usd, attributed_cost_usd, unattributed_cost_usd "
                        "from fct_reconciliation").fetchone() == (

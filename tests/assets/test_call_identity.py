@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.settings import Settings
 from pipelines.warehouse.build import build_day
@@ -64,7 +65,7 @@ def build(settings: Settings, *files: Path) -> duckdb.DuckDBPyConnection:
         assert result.error is None, result.error
     build_day(DAY, settings)
     publish(settings)
-    return duckdb.connect(str(settings.warehouse), read_only=True)
+    return open_warehouse(settings)
 
 
 def test_an_azure_deployment_is_the_model_that_served_it(home: Settings, tmp_path: Path) -> None:

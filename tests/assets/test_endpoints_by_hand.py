@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.reporting.digest import load_digest, render
 from pipelines.reporting.doctor import diagnose
@@ -103,7 +104,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
 
 
 def rows(settings, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     try:
         return con.execute(sql).fetchall()
     finally:
@@ -174,7 +175,7 @@ def test_digest_always_on_section(built) -> None:
 def test_an_endpoints_calls_are_not_unpriced_models(built) -> None:
     """They carry the endpoint's hourly cost, not a list price: doctor does not ask for an alias or a price for
     them, the digest does not count them as unpriced."""
-    con = duckdb.connect(str(built.warehouse), read_only=True)
+    con = open_warehouse(built)
     try:
         assert diagnose(con, SUNDAY, MONDAY).unresolved_models == []
     finally:

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.settings import load_settings
 from pipelines.warehouse.build import build_day
@@ -71,7 +72,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     for day in (NOV2, NOV3):
         build_day(day, settings)
     publish(settings)
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     yield con
     con.close()
 

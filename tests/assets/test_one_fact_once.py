@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.settings import Settings, load_settings
 from pipelines.warehouse.build import build_day
@@ -32,7 +33,7 @@ def land(settings: Settings, path: Path) -> None:
 def warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
     build_day(DAY, settings)
     publish(settings)
-    return duckdb.connect(str(settings.warehouse), read_only=True)
+    return open_warehouse(settings)
 
 
 def costs_page(path: Path, lines: list[tuple[str, str, str]], has_more: bool = False) -> Path:

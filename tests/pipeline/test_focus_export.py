@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.db import open_warehouse
 from pipelines.cli import main
 from pipelines.exports.focus import contract_problems
 from pipelines.ingest.land import land_file
@@ -63,7 +64,7 @@ def org(tmp_path_factory):
         args = ["--home", str(home), "export", "focus", "--from", str(min(days)), "--to", str(max(days)),
                 "--format", fmt, "--out", str(out[fmt])]
         assert main(args) == 0
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    con = open_warehouse(settings)
     con.execute(f"create temp view focus as select * from read_parquet('{out['parquet']}')")
     yield settings, out, con
     con.close()

@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from pipelines.db import open_warehouse
 from pipelines.ingest.pending import land_pending
 from pipelines.sample import SampleSpec, generate
 from pipelines.settings import load_settings
@@ -41,7 +42,7 @@ def org(tmp_path_factory):
         landed = land_pending(settings)
         result = build_days(settings, SPEC.first_day, SPEC.end_day, dagster_instance=dg.DagsterInstance.ephemeral())
         assert result.success
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+        con = open_warehouse(settings)
         yield json.loads(truth.to_json()), landed, con
         con.close()
 

@@ -190,7 +190,8 @@ def _landed_rows(settings, path: Path) -> list[dict]:
     for table_dir in sorted(d for d in settings.lake.iterdir() if not d.name.startswith("_")):
         files = sorted(table_dir.glob(f"day=*/{file_sha(path)[:24]}*.parquet"))
         if files:
-            df = pl.read_parquet(files, hive_partitioning=False).drop("source_file", "source_version", strict=False)
+            df = pl.read_parquet(files, hive_partitioning=False).drop(
+                "source_file", "source_version", "delivery_id", strict=False)
             rows += sorted(map(str, df.to_dicts()))
     return rows
 

@@ -15,7 +15,8 @@ PUBLISHED = SCHEMAS_DIR / "config" / "tokenbooks.schema.json"
 
 
 def readme_config() -> dict:
-    return yaml.safe_load((PROJECT_ROOT / "README.md").read_text().split("```yaml\n")[1].split("```")[0])
+    blocks = [b.split("```")[0] for b in (PROJECT_ROOT / "README.md").read_text().split("```yaml\n")[1:]]
+    return yaml.safe_load(next(b for b in blocks if b.startswith("attributes:")))  # the full example
 
 
 def write(home, text: str):
@@ -75,7 +76,8 @@ def test_the_readme_example_is_valid_and_means_what_it_says(home):
     assert [b.name for b in settings.budgets] == ["total", "support"]
     assert settings.recipients[1].apps == ("support-bot",)
     assert settings.price_overrides[0]["from"].isoformat() == "2026-01-01"
-    assert settings.attribute_mapping == {"feature": ["app.feature", "tag:feature"], "tenant_id": ["tenant.id", "org_id"]}
+    assert settings.attribute_mapping == {"app": ["service.name", "tag:product"], "feature": ["app.feature", "tag:feature"],
+                                          "tenant_id": ["tenant.id", "org_id"]}
 
 
 def test_the_published_json_schema_is_up_to_date_and_checks_the_file():
@@ -90,7 +92,7 @@ def test_the_published_json_schema_is_up_to_date_and_checks_the_file():
 
 
 def test_the_attributes_section_lists_every_mappable_field():
-    assert set(Attributes.model_fields) == set(FIELDS + OTHER_SECTION_KEYS)
+    assert set(Attributes.model_fields) == set(FIELDS + OTHER_SECTION_KEYS + ("endpoint",))  # endpoint: bill tags only
 
 
 def test_config_check_prints_the_effective_config(home, capsys, monkeypatch):

@@ -19,6 +19,10 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.settings import load_settings
+from pipelines.warehouse.endpoints import endpoint_tables
+from pipelines.warehouse.models import create_macros
+
 from pipelines.warehouse.models import model_sql
 
 D = Decimal
@@ -42,11 +46,12 @@ PRICES = [(False, ("3", "0.30", "3.75", "6", "15"), ("6", "0.60", "7.50", "12", 
 
 
 @pytest.fixture
-def con():
+def con(tmp_path):
     base = {"provider": "openai", "day": DAY, "project_id": "p", "workspace_id": None}
     calls = [{"call_id": k, "model": "m", **base, **dict(zip(FIELDS, v))} for k, v in CALLS.items()]
     calls.append({"call_id": "unknown", "model": "no-price", **base, **dict(zip(FIELDS, CALLS["plain"]))})
-    int_calls_merged = pl.DataFrame(calls)  # noqa: F841 - read by DuckDB
+    int_calls_merged = pl.DataFrame(calls).with_columns(
+        pl.lit(True).alias("model_served"), pl.col("model").alias("model_raw"))  # noqa: F841 - read by DuckDB
     dim_prices = pl.DataFrame(  # noqa: F841
         [{"provider": "openai", "model": "m", "day": DAY, "is_batch": batch, "price_source": "genai-prices",
           "long_context_threshold": 200_000, **{f"{k}_usd_per_mtok": D(v) for k, v in zip(KEYS, standard)},
@@ -56,6 +61,12 @@ def con():
     con = duckdb.connect()
     for name in ("int_calls_merged", "dim_prices", "dim_model_tiers"):
         con.execute(f"create table {name} as select * from {name}")
+    # What else the models read, empty: no model aliases, no serving endpoints (their own tests cover them).
+    dim_endpoints, dim_endpoint_resources, dim_endpoint_keys = endpoint_tables(load_settings(home=tmp_path))  # noqa: F841
+    for name in ("dim_endpoints", "dim_endpoint_resources", "dim_endpoint_keys"):
+        con.execute(f"create table {name} as select * from {name}")
+    con.execute("create table int_call_model_aliases (provider varchar, alias varchar, model varchar, evidence varchar)")
+    create_macros(con)
     yield con
     con.close()
 
@@ -82,6 +93,7 @@ def test_each_term_at_its_own_rate(con):
 
 
 def test_provider_usage_is_priced_like_the_calls(con):
-    con.execute("create table stg_provider_usage as select * from int_calls_merged where call_id in ('plain', 'cache')")
+    con.execute("create table stg_provider_usage as select *, false as is_long_context from int_calls_merged "
+                "where call_id in ('plain', 'cache')")
     priced = dict(con.execute(f"select call_id, list_cost_usd from ({model_sql('int_provider_usage_priced')})").fetchall())
     assert priced == {"plain": D("0.6"), "cache": D("0.387")}  # the same terms as the calls above

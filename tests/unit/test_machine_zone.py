@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.db import open_warehouse
 from pipelines.cli import main
 from pipelines.ingest.land import land_file
 from pipelines.warehouse.build import build_day
@@ -43,25 +44,27 @@ ZONED = {
     "z": ("2026-11-10T23:30:00Z", date(2026, 11, 10)),  # Kiritimati local: 11-11 13:30
     "east": ("2026-11-11T09:30:00+14:00", date(2026, 11, 10)),  # = 11-10 19:30 UTC
     "west": ("2026-11-10T14:30:00-10:00", date(2026, 11, 11)),  # = 11-11 00:30 UTC
-    "bare": ("2026-11-11T05:00:00", date(2026, 11, 11)),  # no zone: UTC (read as Kiritimati it is 11-10 15:00 UTC)
+    "west2": ("2026-11-10T19:00:00-10:00", date(2026, 11, 11)),  # = 11-11 05:00 UTC (Kiritimati local: 19:00)
 }
 
 
 def test_a_calls_day_is_its_utc_date_on_a_machine_far_from_utc(home, tmp_path, machine_zone):
     machine_zone("Pacific/Kiritimati")
-    path = write_jsonl(tmp_path / "calls.jsonl", [call(call_id=k, occurred_at=ts) for k, (ts, _) in ZONED.items()])
+    # A time without a zone is refused (the canonical log promises RFC 3339), never read in the machine's zone.
+    bare = call(call_id="bare", occurred_at="2026-11-11T05:00:00")
+    path = write_jsonl(tmp_path / "calls.jsonl", [call(call_id=k, occurred_at=ts) for k, (ts, _) in ZONED.items()] + [bare])
     result = land_file(path, home)
-    assert (result.landed, result.quarantined, result.days) == (4, 0, ["2026-11-10", "2026-11-11"])
+    assert (result.landed, result.quarantined, result.days) == (4, 1, ["2026-11-10", "2026-11-11"])
     rows = pl.read_parquet(sorted((home.lake / "calls").rglob("*.parquet")))
     assert dict(zip(rows["call_id"], rows["day"])) == {k: d for k, (_, d) in ZONED.items()}
     # 05:00 UTC, whatever zone the machine reads it in.
-    bare = rows.filter(pl.col("call_id") == "bare")["occurred_at"][0]
-    assert bare == datetime(2026, 11, 11, 5, tzinfo=timezone.utc)
+    west2 = rows.filter(pl.col("call_id") == "west2")["occurred_at"][0]
+    assert west2 == datetime(2026, 11, 11, 5, tzinfo=timezone.utc)
 
     for day in (date(2026, 11, 10), date(2026, 11, 11)):
         build_day(day, home)
     publish(home)
-    con = duckdb.connect(str(home.warehouse), read_only=True)
+    con = open_warehouse(home)
     try:
         built = dict(con.execute("select call_id, day from fct_llm_calls").fetchall())
     finally:

@@ -78,8 +78,9 @@ def test_pull_refuses_a_page_set_cut_short(home, monkeypatch, capsys):
     try:
         monkeypatch.setenv("OPENAI_ADMIN_KEY", "sk-admin-TEST-0123456789")
         day = date(2024, 11, 1).isoformat()
-        rc = main(["--home", str(home.home), "pull", "openai", "--from", day,
-                   "--base-url", f"http://127.0.0.1:{httpd.server_address[1]}"])
+        (home.home / "tokenbooks.yaml").write_text(
+            f"pull: {{openai_base_url: 'http://127.0.0.1:{httpd.server_address[1]}', retries: 0}}\n")
+        rc = main(["--home", str(home.home), "pull", "openai", "--from", day])
     finally:
         httpd.shutdown()
         httpd.server_close()

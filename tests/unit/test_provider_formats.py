@@ -19,7 +19,8 @@ from pipelines.ingest.land import land_file
 from pipelines.ingest.registry import detect
 from pipelines.pricing.models import ModelCatalog
 from pipelines.settings import Settings, load_settings
-from pipelines.warehouse.models import model_sql
+from pipelines.warehouse.endpoints import endpoint_tables
+from pipelines.warehouse.models import create_macros, model_sql
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -286,6 +287,10 @@ def test_one_day_through_api_and_dashboard_is_one_set_of_facts(tmp_path: Path) -
     # Through the staging model the build runs: the CSV, landed later, is the newest version of every fact.
     lake_provider_costs = pl.concat([a, b.with_columns(pl.col("source_version") + pl.duration(seconds=1))])  # noqa: F841
     con = duckdb.connect()
+    lake_provider_usage = lake_provider_costs.head(0)  # noqa: F841 - read by stg_model_aliases
+    con.execute(f"create temp table stg_model_aliases as {model_sql('stg_model_aliases')}")
+    dim_endpoints, dim_endpoint_resources, dim_endpoint_keys = endpoint_tables(api)  # noqa: F841 - none configured
+    create_macros(con)
     newest = con.sql(model_sql("stg_provider_costs")).pl()
     con.close()
     assert newest.height == a.height == 6
