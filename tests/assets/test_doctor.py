@@ -66,5 +66,8 @@ def test_doctor_names_each_gap_with_its_fix_and_strict_fails_until_fixed(home: S
 
 
 def test_doctor_without_a_warehouse_says_what_to_do(tmp_path, capsys) -> None:
-    assert main(["--home", str(tmp_path / "nowhere"), "doctor"]) == 2
+    assert main(["--home", str(tmp_path / "nowhere"), "doctor"]) != 0
+    assert "pass --home DIR or set TOKENBOOKS_HOME" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["--home", str(tmp_path / "empty"), "doctor"]) != 0
     assert "run `tokenbooks build` first" in capsys.readouterr().err
