@@ -189,3 +189,13 @@ def test_any_sequence_of_deliveries_bills_the_newest_complete_one(tmp_path_facto
     billed = con.execute("select sum(billed_cost_usd) from fct_provider_costs").fetchone()[0]
     con.close()
     assert billed == sum((a for _, _, a in newest), D(0))
+
+
+def test_of_partial_deliveries_the_newest_version_of_a_line_stands(home: Settings, tmp_path: Path) -> None:
+    """Two cut-short page sets of the same day (no complete one): each line once, at its newest version."""
+    land(home, costs_page(tmp_path / "p1.json", ORIGINAL[:2], has_more=True))
+    land(home, costs_page(tmp_path / "p2.json", [("proj_a", "gpt-4o-mini-2024-07-18, output", "0.30000000")],
+                          has_more=True))
+    con = warehouse(home)
+    # 0.132244 (first delivery) + 0.30 (the output line's newer version, not 0.20126374 as well)
+    assert con.execute("select sum(billed_cost_usd) from fct_provider_costs").fetchone()[0] == D("0.43224400")
