@@ -16,7 +16,7 @@
 -- Langfuse, LiteLLM, OTel, Bedrock; then file and line): deterministic, never any_value. The token
 -- counts come together from one record: the one with cache or reasoning detail when only some have
 -- it (a deprecated OTel span reports neither), else the first source's.
-with calls as (
+with calls as not materialized (
     select
         *,
         case source_format
@@ -46,7 +46,7 @@ call_ids as (
     having min(joinable_request_id) = max(joinable_request_id)
 ),
 
-id_keyed as (
+id_keyed as not materialized (
     select
         calls.*,
         coalesce(calls.joinable_request_id, call_ids.request_id, 'call:' || calls.call_id) as merge_key,
@@ -97,7 +97,7 @@ fingerprint_keys as (
         on upstream.b_key = mutual.a_key
 ),
 
-keyed as (
+keyed as not materialized (
     select
         id_keyed.* replace (coalesce(fingerprint_keys.merge_key, id_keyed.merge_key) as merge_key),
         fingerprint_keys.b_key is not null as _fingerprint_merged,

@@ -3,7 +3,7 @@
 -- int_calls_merged (never resolved by picking one) and reported by the no_anomalies check (severity warn) until the
 -- source is fixed. Identical repeats (a line landed twice, a file delivered again) are one call, not a conflict.
 -- Input: lake_calls, as landed (provenance aside, every column is the content compared).
-with source as (
+with source as not materialized (
     select * from lake_calls
 ),
 

@@ -2,7 +2,7 @@
 -- asked for, how often the cap cut them (finish_reason = length), and what capping at the feature's own p99 would
 -- have saved on the day's calls (a what-if at list output prices; whether the shorter answers would still do is
 -- not assessed). Output quantiles are over the calls that produced output (discrete: each is a real call's count).
-with calls as (
+with calls as not materialized (
     select * from fct_llm_calls
 ),
 
@@ -10,7 +10,7 @@ prices as (
     select * from dim_prices
 ),
 
-priced as (
+priced as not materialized (
     -- The rate each call's output was listed at (long-context tier included); unbilled calls produced none.
     select
         calls.*,

@@ -6,8 +6,10 @@
 -- are all alike does not flag its first slightly longer one; only where the feature has 5 or more sessions that
 -- day. A ceiling configured for the feature (tokenbooks.yaml runaway.ceilings) flags on its own. See README.
 with calls as (
+    -- Only the columns used below: this is read four times, and a wide copy of a day's calls is gigabytes.
     select
-        *,
+        day, app, feature, call_id, parent_call_id, occurred_at, latency_ms, status, attempt,
+        input_tokens, output_tokens, cost_usd,
         coalesce(session_id, trace_id) as session_key,
         case when session_id is not null then 'session' else 'trace' end as session_kind,
     from fct_llm_calls
@@ -18,22 +20,6 @@ rules as (
     select * from dim_runaway
 ),
 
-steps as (
-    -- Depth of each call in its session's parent chain; a call whose parent is not a call of the session is a root.
-    -- Each call has one parent, so a cycle is never reached from a root: the recursion ends.
-    with recursive tree as (
-        select child.call_id, child.session_key, 1 as depth
-        from calls as child
-        left join calls as parent
-            on parent.call_id = child.parent_call_id and parent.session_key = child.session_key
-        where parent.call_id is null
-        union all
-        select child.call_id, child.session_key, tree.depth + 1
-        from calls as child
-        join tree on child.parent_call_id = tree.call_id and child.session_key = tree.session_key
-    )
-    select session_key, max(depth) as depth from tree group by session_key
-),
 
 sessions as (
     select
@@ -52,6 +38,30 @@ sessions as (
         count(*) filter (where status in ('error', 'rate_limited', 'timeout') or attempt > 1) as failed_or_retried_calls,
     from calls
     group by day, app, session_key
+),
+
+linked as (
+    -- The calls of sessions where some call names its parent: the only sessions whose steps are not their calls.
+    select call_id, parent_call_id, session_key
+    from calls
+    semi join (select distinct session_key from sessions where has_parents) using (session_key)
+),
+
+steps as (
+    -- Depth of each call in its session's parent chain; a call whose parent is not a call of the session is a root.
+    -- Each call has one parent, so a cycle is never reached from a root: the recursion ends.
+    with recursive tree as (
+        select child.call_id, child.session_key, 1 as depth
+        from linked as child
+        left join linked as parent
+            on parent.call_id = child.parent_call_id and parent.session_key = child.session_key
+        where parent.call_id is null
+        union all
+        select child.call_id, child.session_key, tree.depth + 1
+        from linked as child
+        join tree on child.parent_call_id = tree.call_id and child.session_key = tree.session_key
+    )
+    select session_key, max(depth) as depth from tree group by session_key
 ),
 
 feature_stats as (

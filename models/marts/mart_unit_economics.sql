@@ -3,7 +3,7 @@
 -- valued at the feature's average cost per billed call that day. waste_usd = what the calls that failed (and so
 -- were retried or lost) cost: a successful retry is the work itself, not waste, so counting it too would double
 -- the waste of every failure that was retried.
-with calls as (
+with calls as not materialized (
     select * from fct_llm_calls
 ),
 
