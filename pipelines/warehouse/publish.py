@@ -230,6 +230,7 @@ def publish(settings: Settings) -> Path:
     config = {"storage_compatibility_version": STORAGE_VERSION, "file_search_path": str(settings.home)}
     con = duckdb.connect(str(tmp), config=config)
     try:
+        con.execute("begin")  # one transaction: each statement on its own commits to the file (1.4 s of comments)
         for name, files in tables.items():
             if files:
                 listing = ", ".join(sql_literal(os.path.relpath(f, settings.home)) for f in files)
@@ -242,6 +243,7 @@ def publish(settings: Settings) -> Path:
             con.execute(f"create view {name} as {sql}")
             grain, own, source = DERIVED_COMMENTS[name]
             _comment(con, name, grain, {**{c.name: c.description for c in contract(source).columns}, **own})
+        con.execute("commit")
         con.execute("checkpoint")
     finally:
         con.close()
