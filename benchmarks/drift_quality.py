@@ -77,9 +77,9 @@ def build(home: Path, calls: int, seed: int, days: int) -> float:
 
 
 def monitor(home: Path) -> float:
+    from pipelines.lake.store import committed_days
     from pipelines.monitoring.build import monitor_day
     from pipelines.settings import load_settings
-    from pipelines.warehouse.build import committed_days
     from pipelines.warehouse.publish import publish
 
     started = time.perf_counter()

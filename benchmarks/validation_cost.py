@@ -105,8 +105,9 @@ def measure(home: Path, rows: int, full_gx: bool = False) -> dict[str, Any]:
     import duckdb
 
     from pipelines.contracts import contract
+    from pipelines.lake.store import committed_files
     from pipelines.settings import load_settings
-    from pipelines.warehouse.build import build_day, committed_files
+    from pipelines.warehouse.build import build_day
     from pipelines.warehouse.checks import CHECKED, CHECKED_INVARIANTS
 
     settings = load_settings(home=home)

@@ -79,7 +79,7 @@ def cmd_pull(args, settings: Settings) -> int:
 
 
 def cmd_build(args, settings: Settings) -> int:
-    from pipelines.warehouse.build import landed_days
+    from pipelines.lake.store import landed_days
     from pipelines.warehouse.run import build_days
 
     settings.ensure_dirs()

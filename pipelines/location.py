@@ -16,13 +16,13 @@ import dagster as dg
 from pipelines.exports.assets import focus_billing
 from pipelines.ingest.assets import admin_api_pulls, landed_files
 from pipelines.ingest.sensors import ingest_job, landed_days_sensor_factory, landing_sensor_factory
+from pipelines.lake.store import landed_days
 from pipelines.monitoring.assets import monitoring_day
 from pipelines.reporting.assets import digest
 from pipelines.reporting.schedules import nightly_job, nightly_schedule_factory
 from pipelines.resources import TokenbooksResource
 from pipelines.settings import Settings
 from pipelines.warehouse.assets import warehouse_day
-from pipelines.warehouse.build import landed_days
 from pipelines.warehouse.checks import monitoring_checks, warehouse_checks
 from pipelines.warehouse.partitions import daily_from
 

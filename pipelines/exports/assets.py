@@ -5,8 +5,8 @@ from datetime import date
 import dagster as dg
 
 from pipelines.exports.focus import FOCUS_VERSION, READS, TABLE, ExportError, export_day, focus_file
+from pipelines.lake.store import committed_days
 from pipelines.resources import TokenbooksResource
-from pipelines.warehouse.build import committed_days
 from pipelines.warehouse.partitions import daily
 
 

@@ -9,7 +9,6 @@ ISO 8601 UTC timestamps (``2026-11-21T00:00:00Z``), decimals as text.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -21,12 +20,13 @@ import polars as pl
 from pipelines.contracts import contract
 from pipelines.db import connect, frame
 from pipelines.exports import identity
+from pipelines.files import replacing
+from pipelines.lake.store import committed_days, committed_files, day_file
 from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
 from pipelines.quality.rules import ERROR
 from pipelines.quality.tables import check_table
 from pipelines.settings import MODELS_DIR, Settings
-from pipelines.warehouse.build import committed_days, committed_files
 from pipelines.warehouse.publish import sql_literal
 
 FOCUS_VERSION = "1.3"
@@ -130,35 +130,34 @@ def export_focus(settings: Settings, start: date, end: date, fmt: str, out: Path
 
 
 def write(con: duckdb.DuckDBPyConnection, table: str, fmt: str, out: Path) -> int:
-    """Copy ``table`` (a code constant) to ``out`` through a temporary file renamed into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    options = "format parquet" if fmt == "parquet" else "format csv, header, timestampformat '%Y-%m-%dT%H:%M:%SZ'"
-    con.execute(f"copy (select * from {table}) to {sql_literal(str(tmp))} ({options})")
-    os.replace(tmp, out)
+    """Copy ``table`` (a code constant) to ``out``, whole or not at all."""
+    with replacing(out) as tmp:
+        _copy(con, table, fmt, tmp)
     return con.execute(f"select count(*) from {table}").fetchall()[0][0]
 
 
+def _copy(con: duckdb.DuckDBPyConnection, table: str, fmt: str, path: Path) -> None:
+    options = "format parquet" if fmt == "parquet" else "format csv, header, timestampformat '%Y-%m-%dT%H:%M:%SZ'"
+    con.execute(f"copy (select * from {table}) to {sql_literal(str(path))} ({options})")
+
+
 def focus_file(settings: Settings, day: date) -> Path:
-    return settings.lake / "focus" / f"day={day.isoformat()}" / f"{TABLE}.parquet"
+    return day_file(settings, "focus", day, TABLE)
 
 
 def export_day(settings: Settings, day: date, doc: dict) -> int:
     """Write a committed day's rows to ``lake/focus/day=D/``, replacing the file only when they match the contract."""
-    out = focus_file(settings, day)
-    staged = out.with_name(f".{out.stem}.staged.parquet")
     con = connect(settings)
     try:
         build_rows(con, settings, {day: doc})
-        rows = write(con, "focus_rows", "parquet", staged)
-        problems = contract_problems(con, {day: [str(staged)]})
+        with replacing(focus_file(settings, day)) as staged:
+            _copy(con, "focus_rows", "parquet", staged)
+            problems = contract_problems(con, {day: [str(staged)]})
+            if problems:
+                raise ExportError(f"{TABLE} {day} breaks schemas/exports/{TABLE}.yaml: " + "; ".join(problems[:10]))
+        return con.execute("select count(*) from focus_rows").fetchall()[0][0]
     finally:
         con.close()
-    if problems:
-        staged.unlink()
-        raise ExportError(f"{TABLE} {day} breaks schemas/exports/{TABLE}.yaml: " + "; ".join(problems[:10]))
-    os.replace(staged, out)
-    return rows
 
 
 def contract_problems(con: duckdb.DuckDBPyConnection, files: dict[date, list[str]]) -> list[str]:

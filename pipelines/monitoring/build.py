@@ -9,30 +9,31 @@ mart only when the mart was rebuilt since. Work per day is bounded by the window
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
 from pipelines.db import connect, frame
+from pipelines.lake.store import (
+    Retention, collect_garbage, commit_day, committed_days, committed_file, new_build_id, write_tables,
+)
 from pipelines.monitoring.budgets import status_rows
 from pipelines.monitoring.drift import DriftConfig, detect
 from pipelines.monitoring.series import collect
 from pipelines.pricing.prices import list_prices
 from pipelines.settings import MODELS_DIR, Settings
-from pipelines.warehouse.build import commit_day, day_file, new_build_id, write_tables
 
 WINDOW_DAYS = 56
 POINTS = "monitoring_points"
 TABLES = ["drift_events", "budget_status"]
-RETAIN = 3
+# A day's points files of the three newest marts stay (the committed one always): older ones are never read again.
+POINTS_RETENTION = Retention(newest=3)
 # The marts a day's points are computed from (table names are code constants, never data).
 SOURCES = ("mart_cost_daily", "fct_llm_calls", "mart_sessions")
 
@@ -52,39 +53,21 @@ def points_sql() -> str:
     return (MODELS_DIR / "monitoring" / f"{POINTS}.sql").read_text(encoding="utf-8")
 
 
-def window_markers(settings: Settings, since: date, until: date) -> dict[date, dict]:
-    out = {}
-    for i in range((until - since).days + 1):
-        d = since + timedelta(days=i)
-        marker = settings.lake / "_days" / f"{d.isoformat()}.json"
-        if marker.exists():
-            out[d] = json.loads(marker.read_text())
-    return out
-
-
-def table_file(settings: Settings, table: str, day: date, doc: dict | None) -> Path | None:
-    entry = (doc or {}).get("tables", {}).get(table)
-    if not entry:
-        return None
-    path = day_file(settings, table, day, entry["build_id"])
-    return path if path.exists() else None
-
-
 def load_points(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, markers: dict[date, dict],
                 max_tenants: int, keep_tenants: list[str]) -> None:
     """Create temp table ``points`` for the window: read back where fresh, computed from the day's marts where not
     (mart_cost_daily, and fct_llm_calls and mart_sessions for the 'shape' rows)."""
     fresh, stale = [], {name: [] for name in SOURCES}
     for d, doc in sorted(markers.items()):
-        mart = table_file(settings, "mart_cost_daily", d, doc)
+        mart = committed_file(settings, "mart_cost_daily", d, doc)
         if mart is None:
             continue
-        pts = table_file(settings, POINTS, d, doc)
+        pts = committed_file(settings, POINTS, d, doc)
         if d < day and pts is not None and pts.stem == mart.stem:
             fresh.append(str(pts))
             continue
         for name in SOURCES:
-            path = table_file(settings, name, d, doc)
+            path = committed_file(settings, name, d, doc)
             if path is not None:
                 stale[name].append(str(path))
     for name, files in stale.items():
@@ -130,7 +113,7 @@ def previous_events(settings: Settings, day: date, markers: dict[date, dict], da
     latest: a change flagged on Friday and again on Monday (quiet weekend days under the call minimum) is one
     change with one onset, and so is a story whose findings move from one metric to another."""
     paths = [str(p) for i in range(days, 0, -1)
-             if (p := table_file(settings, "drift_events", day - timedelta(days=i), markers.get(day - timedelta(days=i))))]
+             if (p := committed_file(settings, "drift_events", day - timedelta(days=i), markers.get(day - timedelta(days=i))))]
     if not paths:
         return {}
     con = duckdb.connect()
@@ -146,7 +129,7 @@ def previous_events(settings: Settings, day: date, markers: dict[date, dict], da
 
 
 def unattributed_rows(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, doc: dict | None) -> list[dict]:
-    path = table_file(settings, "fct_reconciliation", day, doc)
+    path = committed_file(settings, "fct_reconciliation", day, doc)
     if path is None:
         return []
     return frame(
@@ -161,8 +144,8 @@ def monitor_day(day: date, settings: Settings, build_id: str | None = None) -> M
     started = time.perf_counter()
     result = MonitorDay(day=day, build_id=build_id or new_build_id())
     cfg = DriftConfig.from_settings(settings)
-    markers = window_markers(settings, day - timedelta(days=WINDOW_DAYS), day)
-    mart_today = table_file(settings, "mart_cost_daily", day, markers.get(day))
+    markers = committed_days(settings, since=day - timedelta(days=WINDOW_DAYS), until=day)
+    mart_today = committed_file(settings, "mart_cost_daily", day, markers.get(day))
     keep = [str(b.value) for b in settings.budgets if b.scope == "tenant" and b.value is not None]
     con = connect(settings)
     try:
@@ -180,8 +163,8 @@ def monitor_day(day: date, settings: Settings, build_id: str | None = None) -> M
         con.execute("create or replace temp table budget_status as select * from status_df")
         if mart_today is not None:
             con.execute(f"create or replace temp table {POINTS} as select * from computed_points where day = $d", {"d": day})
-            commit_day(settings, day, mart_today.stem, write_tables(con, settings, day, mart_today.stem, [POINTS]))
-            _collect_garbage(settings, day, mart_today.stem)
+            doc = commit_day(settings, day, mart_today.stem, write_tables(con, settings, day, mart_today.stem, [POINTS]))
+            collect_garbage(settings, [POINTS], {day: doc}, POINTS_RETENTION, days=[day])
         result.rows = write_tables(con, settings, day, result.build_id, TABLES)
     finally:
         con.close()
@@ -191,9 +174,3 @@ def monitor_day(day: date, settings: Settings, build_id: str | None = None) -> M
     result.seconds = time.perf_counter() - started
     return result
 
-
-def _collect_garbage(settings: Settings, day: date, committed: str) -> None:
-    folder = settings.lake / POINTS / f"day={day.isoformat()}"
-    for old in sorted(folder.glob("*.parquet"), reverse=True)[RETAIN:]:
-        if old.stem != committed:
-            old.unlink(missing_ok=True)

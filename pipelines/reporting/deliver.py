@@ -14,8 +14,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
+from pipelines.files import atomic_write
 from pipelines.reporting import mail
-from pipelines.reporting.digest import atomic_write, load_digest, render, stem, trend_png, write_files
+from pipelines.reporting.digest import load_digest, render, stem, trend_png, write_files
 from pipelines.reporting.ledger import Ledger
 from pipelines.settings import Recipient, Settings, secret
 

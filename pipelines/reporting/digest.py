@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from pipelines.db import open_warehouse
+from pipelines.files import atomic_write
 from pipelines.reporting.doctor import diagnose
 from pipelines.reporting import chart, levers, periods, savings, sections, stories
 from pipelines.reporting.periods import Audience, Comparison, Period
@@ -235,9 +236,3 @@ def write_files(settings: Settings, digest: Digest, name: str) -> tuple[Path, Pa
     for path, body in zip(paths, (html, text)):
         atomic_write(path, body.encode("utf-8"))
     return paths[0], paths[1], html, text
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)

@@ -2,35 +2,29 @@
 
 A day is built in one DuckDB connection from that day's landed files only, so
 the work grows with the day, not with history. Every table of the day is written
-under one build id (``lake/<table>/day=D/<build_id>.parquet``) and the day is
-committed by writing ``lake/_days/D.json`` last: a crash before that leaves the
-previous build of the day in force. ``publish`` then points the warehouse at the
-committed files.
+under one build id and the day is committed last, through the lake store
+(``pipelines/lake/store.py``): a crash before that leaves the previous build of the
+day in force. ``publish`` then points the warehouse at the committed files.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time as clock
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
 from pipelines.db import connect, frame
-from pipelines.files import replacing
+from pipelines.lake.store import LANDED, commit_day, day_file, landed_files, new_build_id, write_tables
 from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
 from pipelines.settings import Settings
 from pipelines.warehouse.endpoints import endpoint_tables, reference_models
 from pipelines.warehouse.models import MODELS, PUBLISHED, create_macros, run_model
 
-LANDED = ["calls", "outcomes", "provider_usage", "provider_costs"]
 # How far either side of midnight the neighbouring days' call records are read (see load_inputs).
 CALL_EDGE = timedelta(minutes=5)
 
@@ -42,20 +36,6 @@ class DayBuild:
     rows: dict[str, int] = field(default_factory=dict)
     unpriced_models: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def landed_files(settings: Settings, table: str, day: date) -> list[str]:
-    folder = settings.lake / table / f"day={day.isoformat()}"
-    return sorted(str(p) for p in folder.glob("*.parquet"))
-
-
-def landed_days(settings: Settings) -> list[date]:
-    days = set()
-    for table in LANDED:
-        for folder in (settings.lake / table).glob("day=*"):
-            if any(folder.glob("*.parquet")):
-                days.add(date.fromisoformat(folder.name[4:]))
-    return sorted(days)
 
 
 def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -> None:
@@ -178,75 +158,3 @@ def write_and_read_back(con: duckdb.DuckDBPyConnection, settings: Settings, day:
     con.execute(f"create or replace temp view {name} as "
                 f"select * from read_parquet({_sql_literal(str(day_file(settings, name, day, build_id)))})")
     return rows
-
-
-def day_file(settings: Settings, table: str, day: date, build_id: str) -> Path:
-    return settings.lake / table / f"day={day.isoformat()}" / f"{build_id}.parquet"
-
-
-def write_tables(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, build_id: str, names: list[str]) -> dict[str, int]:
-    """Write each named temp table or view as the day's file of this build; returns row counts (read from the
-    written file, so a view is not computed twice). Not yet committed (``commit_day``)."""
-    rows = {}
-    for name in names:
-        target = day_file(settings, name, day, build_id)
-        with replacing(target) as tmp:
-            # zstd level 1: as small as the default level 3 for these columns, and a quarter faster to write.
-            con.execute(
-                f"copy (select {_parquet_columns(con, name)} from {name}) to $path "
-                "(format parquet, compression zstd, compression_level 1)",
-                {"path": str(tmp)},
-            )
-        rows[name] = con.execute("select count(*) from read_parquet($p)", {"p": str(target)}).fetchone()[0]
-    return rows
-
-
-def _parquet_columns(con: duckdb.DuckDBPyConnection, name: str) -> str:
-    """Parquet has no 128-bit integer and DuckDB writes HUGEINT as DOUBLE: token sums go out as BIGINT."""
-    huge = [r[0] for r in con.execute(f"describe {name}").fetchall() if r[1] == "HUGEINT"]
-    return "* replace (" + ", ".join(f'"{c}"::BIGINT as "{c}"' for c in huge) + ")" if huge else "*"
-
-
-def new_build_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + "-" + uuid.uuid4().hex[:6]
-
-
-def commit_day(settings: Settings, day: date, build_id: str, rows: dict[str, int]) -> None:
-    """Make this build's files the day's current ones, for the tables in ``rows``, in one atomic rename.
-
-    The marker maps each table to the build that wrote it, so a later step (drift, budgets) can commit
-    its own tables for the day without touching the others.
-    """
-    marker = settings.lake / "_days" / f"{day.isoformat()}.json"
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    doc = json.loads(marker.read_text()) if marker.exists() else {"day": day.isoformat(), "tables": {}}
-    for name, n in rows.items():
-        doc["tables"][name] = {"build_id": build_id, "rows": n}
-    tmp = marker.with_suffix(f".{build_id}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
-    os.replace(tmp, marker)
-
-
-def committed_days(settings: Settings) -> dict[date, dict]:
-    out = {}
-    for marker in sorted((settings.lake / "_days").glob("*.json")):
-        doc = json.loads(marker.read_text())
-        out[date.fromisoformat(doc["day"])] = doc
-    return out
-
-
-def committed_files(
-    settings: Settings, table: str, days: dict[date, dict] | None = None, since: date | None = None, until: date | None = None
-) -> list[str]:
-    """The committed file of ``table`` for each day (optionally within [since, until])."""
-    days = committed_days(settings) if days is None else days
-    files = []
-    for day, doc in sorted(days.items()):
-        if (since and day < since) or (until and day > until) or table not in doc["tables"]:
-            continue
-        path = day_file(settings, table, day, doc["tables"][table]["build_id"])
-        if path.exists():
-            files.append(str(path))
-    return files
-
-

@@ -27,12 +27,12 @@ import dagster as dg
 
 from pipelines.contracts import contract, contracts
 from pipelines.db import connect
+from pipelines.lake.store import committed_days, committed_files
 from pipelines.quality.invariants import INVARIANTS, InvariantResult, check_invariant
 from pipelines.quality.report import markdown_table
 from pipelines.quality.rules import ERROR, WARN, contract_rules
 from pipelines.quality.tables import TableReport, check_table
 from pipelines.resources import TokenbooksResource
-from pipelines.warehouse.build import committed_days, committed_files
 from pipelines.warehouse.models import PUBLISHED
 from pipelines.warehouse.partitions import daily
 

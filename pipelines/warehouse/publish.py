@@ -17,21 +17,21 @@ it and read every view (``MIN_DUCKDB``; checked with DuckDB 1.0.0, 1.1.3 and 2.0
 
 Superseded build files stay ``warehouse.retain_hours`` (tokenbooks.yaml) after a
 newer build replaced them, for readers of older snapshots, then go: only what the
-committed warehouse names stays.
+committed warehouse names stays (``collect_garbage`` in ``pipelines/lake/store.py``).
 """
 
 from __future__ import annotations
 
 import os
-import time
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from pipelines.contracts import contract, contracts
+from pipelines.files import replacing
+from pipelines.lake.store import Retention, collect_garbage, committed_days, committed_files
 from pipelines.settings import Settings
-from pipelines.warehouse.build import committed_days, committed_files
 
 STORAGE_VERSION = "v1.0.0"  # the on-disk format the warehouse is written in
 MIN_DUCKDB = "1.0"  # the oldest DuckDB that opens it and reads its views (checked with 1.0.0 and 1.1.3)
@@ -225,10 +225,21 @@ def publish(settings: Settings) -> Path:
     days = committed_days(settings)
     tables = {name: committed_files(settings, name, days) for name in published_tables()}
     target = settings.warehouse
-    tmp = target.with_name(target.name + ".publishing")
-    tmp.unlink(missing_ok=True)
+    with replacing(target) as tmp:
+        _write_catalog(settings, tmp, tables)
+        # An analyst's read-write session may have left a write-ahead log for the catalog being replaced; next to the
+        # new file it would make every new connection fail ("WAL does not match database file"). The session keeps
+        # its open handle (and its snapshot); objects it created in the warehouse file do not survive a publish.
+        target.with_name(target.name + ".wal").unlink(missing_ok=True)
+    _collect_garbage(settings, days)
+    return target
+
+
+def _write_catalog(settings: Settings, path: Path, tables: dict[str, list[str]]) -> None:
+    """The catalog: a view per published table over its committed files, and the derived views."""
+    path.unlink()  # DuckDB creates the file itself (it refuses an empty one)
     config = {"storage_compatibility_version": STORAGE_VERSION, "file_search_path": str(settings.home)}
-    con = duckdb.connect(str(tmp), config=config)
+    con = duckdb.connect(str(path), config=config)
     try:
         con.execute("begin")  # one transaction: each statement on its own commits to the file (1.4 s of comments)
         for name, files in tables.items():
@@ -247,13 +258,6 @@ def publish(settings: Settings) -> Path:
         con.execute("checkpoint")
     finally:
         con.close()
-    # An analyst's read-write session may have left a write-ahead log for the catalog being replaced; next to the
-    # new file it would make every new connection fail ("WAL does not match database file"). The session keeps
-    # its open handle (and its snapshot); objects it created in the warehouse file do not survive a publish.
-    target.with_name(target.name + ".wal").unlink(missing_ok=True)
-    os.replace(tmp, target)
-    _collect_garbage(settings, days)
-    return target
 
 
 def _comment(con: duckdb.DuckDBPyConnection, view: str, grain: str, descriptions: dict[str, str]) -> None:
@@ -265,21 +269,6 @@ def _comment(con: duckdb.DuckDBPyConnection, view: str, grain: str, descriptions
 
 
 def _collect_garbage(settings: Settings, days: dict[date, dict], now: float | None = None) -> None:
-    """Delete a day's superseded build files ``retain_hours`` after the committed build replaced them; files
-    of no committed build (one running, one that crashed, abandoned .tmp files) that long after they were written."""
-    keep_s = settings.config.warehouse.retain_hours * 3600
-    now = time.time() if now is None else now
-    for name in published_tables():
-        for folder in (settings.lake / name).glob("day=*"):
-            doc = days.get(date.fromisoformat(folder.name[4:]), {"tables": {}})
-            committed = doc["tables"].get(name, {}).get("build_id")
-            current = folder / f"{committed}.parquet" if committed else None
-            superseded_at = current.stat().st_mtime if current is not None and current.exists() else None
-            for f in folder.iterdir():
-                if f == current or not (f.suffix == ".parquet" or f.name.endswith(".tmp")):
-                    continue
-                written = f.stat().st_mtime
-                # A file newer than the committed one is a build still running (or one that crashed): its own age.
-                since = superseded_at if superseded_at is not None and written <= superseded_at else written
-                if now - since >= keep_s:
-                    f.unlink(missing_ok=True)
+    """The published tables' superseded build files go ``warehouse.retain_hours`` after they were replaced."""
+    keep = Retention(hours=settings.config.warehouse.retain_hours)
+    collect_garbage(settings, published_tables(), days, keep, now=now)

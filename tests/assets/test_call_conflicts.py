@@ -8,9 +8,9 @@ import dagster as dg
 import duckdb
 
 from pipelines.ingest.land import land_file
+from pipelines.lake.store import committed_files
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
-from pipelines.warehouse.build import committed_files
 from pipelines.warehouse.checks import warehouse_checks
 from tests.quality.days import land_all, write_day
 from tests.conftest import write_jsonl

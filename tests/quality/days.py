@@ -138,9 +138,9 @@ def build(settings, days: list[date]) -> None:
 def committed_problems(settings, severity: str = "error") -> list[str]:
     """Every failed contract rule and invariant (of ``severity``) over all committed days; [] when all hold."""
     from pipelines.contracts import contract
+    from pipelines.lake.store import committed_days, committed_files
     from pipelines.quality.invariants import check_invariant
     from pipelines.quality.tables import check_table
-    from pipelines.warehouse.build import committed_days, committed_files
     from pipelines.warehouse.checks import CHECKED, CHECKED_INVARIANTS
 
     days = committed_days(settings)
@@ -184,9 +184,9 @@ def one(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None):
 def committed_invariant_problems(settings) -> list[str]:
     """The cheap part of ``committed_problems``: every committed file readable, no duplicate keys, invariants hold."""
     from pipelines.contracts import contract
+    from pipelines.lake.store import committed_days, committed_files
     from pipelines.quality.invariants import check_invariant
     from pipelines.quality.rules import quote
-    from pipelines.warehouse.build import committed_days, committed_files
     from pipelines.warehouse.checks import CHECKED, CHECKED_INVARIANTS
 
     days = committed_days(settings)

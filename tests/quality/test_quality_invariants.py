@@ -6,8 +6,9 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
+from pipelines.lake.store import committed_files
 from pipelines.quality.invariants import INVARIANTS, check_invariant
-from pipelines.warehouse.build import build_day, committed_files
+from pipelines.warehouse.build import build_day
 from pipelines.warehouse.checks import CHECKED
 from tests.quality.conftest import DAY
 from tests.quality.days import land_all, write_day

@@ -6,8 +6,8 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
+from pipelines.lake.store import committed_files
 from pipelines.quality.tables import check_table
-from pipelines.warehouse.build import committed_files
 from tests.quality.conftest import DAY
 from tests.quality.days import build, land_all, write_day
 

@@ -19,8 +19,9 @@ import polars as pl
 import pytest
 
 from pipelines.ingest.land import LandResult, file_sha, land_file
+from pipelines.lake.store import committed_files
 from pipelines.settings import load_settings
-from pipelines.warehouse.build import build_day, committed_files
+from pipelines.warehouse.build import build_day
 from tests.reliability import corpus_cases as cases
 from tests.reliability.test_bad_input import NAMES, SAMPLES, TABLE, problems_with, quarantine_rows
 

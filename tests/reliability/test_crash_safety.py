@@ -34,7 +34,7 @@ from tests.quality.days import (
 DAYS = [date(2026, 11, 10), date(2026, 11, 11)]
 
 CHILD = r"""
-import os, sys, time
+import sys, time
 from datetime import date
 from pathlib import Path
 
@@ -64,14 +64,6 @@ def park_on_call(module, name, n=1, before=None):
     setattr(module, name, wrapper)
 
 
-class ParkingOs:
-    def __getattr__(self, name):
-        return getattr(os, name)
-
-    def replace(self, *args):
-        park()
-
-
 if stage == "models_running":
     park_on_call(build, "run_model", n=9)  # inside the day's models, temp tables half built
 elif stage == "tables_half_written":
@@ -81,7 +73,7 @@ elif stage == "before_commit":
 elif stage == "first_day_committed":
     park_on_call(build, "commit_day", n=2)
 elif stage == "catalog_written":
-    publish.os = ParkingOs()  # the new catalog is complete, not yet swapped in
+    park_on_call(publish, "_write_catalog", before=lambda real, *a, **k: real(*a, **k))  # complete, not swapped in
 elif stage == "collecting_garbage":
     park_on_call(publish, "_collect_garbage")
 elif stage == "landing_before_manifest":

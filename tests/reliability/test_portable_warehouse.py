@@ -17,8 +17,8 @@ from datetime import date
 import duckdb
 
 from pipelines.contracts import contracts
+from pipelines.lake.store import committed_days
 from pipelines.settings import load_settings
-from pipelines.warehouse.build import committed_days
 from pipelines.warehouse.models import PUBLISHED
 from pipelines.warehouse.publish import DERIVED_VIEWS, _collect_garbage
 from tests.quality.days import build, land_all, warehouse_totals, write_day

@@ -222,6 +222,13 @@ def test_weekly_sums_the_week(org):
     assert d.comparison.label == "the week before (only 3 of its 7 days have data)"
 
 
+def test_a_digest_that_cannot_be_written_leaves_no_partial_file(org):
+    (org.outbox / f"digest-{DAY}.txt").mkdir(parents=True)  # the text part cannot be renamed into place
+    with pytest.raises(OSError):
+        write_digest(org, DAY)
+    assert sorted(p.name for p in org.outbox.iterdir()) == [f"digest-{DAY}.html", f"digest-{DAY}.txt"]
+
+
 def test_cli_writes_html_text_and_eml(org, capsys):
     assert main(["--home", str(org.home), "digest", "--day", str(DAY), "--weekly"]) == 0
     out = capsys.readouterr().out

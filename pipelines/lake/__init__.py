@@ -1,0 +1,1 @@
+"""The lake: its days, commit markers, retention and garbage collection (``store.py``)."""
