@@ -1,6 +1,6 @@
 """The code location built for one home: daily partitions from its first day, automation on or off as it says.
 
-Every partitioned asset and check is declared with the template partitions of ``warehouse/partitions.py``;
+Every partitioned asset and check is declared with the template partitions of ``partitions.py``;
 :func:`definitions` re-bases them on the home's first day (``dagster.first_day`` in tokenbooks.yaml, else the
 first day landed in the lake, else yesterday), so the UI lists the days there are, not every day since a fixed
 date. A build of a range (``warehouse/run.py``) gets a location whose partitions start at the range's first day.
@@ -17,6 +17,7 @@ from pipelines.exports.assets import focus_billing
 from pipelines.ingest.assets import admin_api_pulls, landed_files
 from pipelines.ingest.sensors import ingest_job, landed_days_sensor_factory, landing_sensor_factory
 from pipelines.monitoring.assets import monitoring_day
+from pipelines.partitions import daily_from
 from pipelines.reporting.assets import digest
 from pipelines.reporting.schedules import nightly_job, nightly_schedule_factory
 from pipelines.resources import TokenbooksResource
@@ -24,7 +25,6 @@ from pipelines.settings import Settings
 from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.build import landed_days
 from pipelines.warehouse.checks import monitoring_checks, warehouse_checks
-from pipelines.warehouse.partitions import daily_from
 
 
 def first_day(settings: Settings) -> date:

@@ -5,9 +5,9 @@ from datetime import date
 import dagster as dg
 
 from pipelines.exports.focus import FOCUS_VERSION, READS, TABLE, ExportError, export_day, focus_file
+from pipelines.partitions import daily
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.build import committed_days
-from pipelines.warehouse.partitions import daily
 
 
 @dg.asset(

@@ -10,9 +10,9 @@ import dagster as dg
 
 from pipelines.ingest.assets import landed_files
 from pipelines.ingest.pending import pending_files
+from pipelines.partitions import partitions_start
 from pipelines.reporting.schedules import BUILD_KEYS
 from pipelines.resources import TokenbooksResource
-from pipelines.warehouse.partitions import partitions_start
 
 ingest_job = dg.define_asset_job("ingest_job", selection=[landed_files])
 

@@ -8,10 +8,10 @@ import dagster as dg
 
 from pipelines.ingest.assets import admin_api_pulls
 from pipelines.monitoring.assets import monitoring_day
+from pipelines.partitions import partitions_start
 from pipelines.reporting.assets import MAIL_TAG, digest
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
-from pipelines.warehouse.partitions import partitions_start
 
 nightly_job = dg.define_asset_job(
     "nightly_job",

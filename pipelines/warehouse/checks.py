@@ -27,6 +27,7 @@ import dagster as dg
 
 from pipelines.contracts import contract, contracts
 from pipelines.db import connect
+from pipelines.partitions import daily
 from pipelines.quality.invariants import INVARIANTS, InvariantResult, check_invariant
 from pipelines.quality.report import markdown_table
 from pipelines.quality.rules import ERROR, WARN, contract_rules
@@ -34,7 +35,6 @@ from pipelines.quality.tables import TableReport, check_table
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.build import committed_days, committed_files
 from pipelines.warehouse.models import PUBLISHED
-from pipelines.warehouse.partitions import daily
 
 CHECKED = [t for t in PUBLISHED if t in contracts("warehouse")]
 CHECKED_INVARIANTS = [i for i in INVARIANTS if i.table in CHECKED and set(i.reads) <= set(CHECKED)]

@@ -5,11 +5,11 @@ from datetime import date
 import dagster as dg
 
 from pipelines.definitions import defs
+from pipelines.partitions import daily
 from pipelines.resources import TokenbooksResource
 from pipelines.settings import load_settings
 from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.checks import CHECK_SPECS, warehouse_checks
-from pipelines.warehouse.partitions import daily
 from tests.quality.days import land_all, tamper_landed_calls, write_day
 
 DAYS = [date(2026, 11, 10), date(2026, 11, 11)]
