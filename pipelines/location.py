@@ -17,6 +17,7 @@ from pipelines.exports.assets import focus_billing
 from pipelines.ingest.assets import admin_api_pulls, landed_files
 from pipelines.ingest.sensors import ingest_job, landed_days_sensor_factory, landing_sensor_factory
 from pipelines.monitoring.assets import monitoring_day
+from pipelines.monitoring.checks import monitoring_checks
 from pipelines.partitions import daily_from
 from pipelines.reporting.assets import digest
 from pipelines.reporting.schedules import nightly_job, nightly_schedule_factory
@@ -24,7 +25,7 @@ from pipelines.resources import TokenbooksResource
 from pipelines.settings import Settings
 from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.build import landed_days
-from pipelines.warehouse.checks import monitoring_checks, warehouse_checks
+from pipelines.warehouse.checks import warehouse_checks
 
 
 def first_day(settings: Settings) -> date:
