@@ -18,9 +18,9 @@ from pipelines.ingest.assets import admin_api_pulls, landed_files
 from pipelines.ingest.sensors import ingest_job, landed_days_sensor_factory, landing_sensor_factory
 from pipelines.monitoring.assets import monitoring_day
 from pipelines.monitoring.checks import monitoring_checks
+from pipelines.nightly import BUILD_KEYS, nightly_job, nightly_schedule_factory
 from pipelines.partitions import daily_from
 from pipelines.reporting.assets import digest
-from pipelines.reporting.schedules import nightly_job, nightly_schedule_factory
 from pipelines.resources import TokenbooksResource
 from pipelines.settings import Settings
 from pipelines.warehouse.assets import warehouse_day
@@ -45,7 +45,8 @@ def definitions(settings: Settings, first: date | None = None) -> dg.Definitions
         asset_checks=[_rebased_checks(c, daily) for c in (warehouse_checks, monitoring_checks)],
         jobs=[ingest_job, nightly_job],
         schedules=[nightly_schedule_factory(on.schedule_on)],
-        sensors=[landing_sensor_factory(on.sensors_on), landed_days_sensor_factory(nightly_job, on.sensors_on)],
+        sensors=[landing_sensor_factory(on.sensors_on),
+                 landed_days_sensor_factory(nightly_job, BUILD_KEYS, on.sensors_on)],
         resources={"tokenbooks": TokenbooksResource()},
     )
 

@@ -46,7 +46,7 @@ def build_days(
     digest of ``end`` (as the schedule does for yesterday), otherwise digests are only written to the outbox."""
     from pipelines.location import definitions
     from pipelines.reporting.assets import MAIL_TAG
-    from pipelines.reporting.schedules import BUILD_KEYS, WITH_PULLS
+    from pipelines.nightly import BUILD_KEYS, WITH_PULLS
 
     # Partitions from the range's first day: a build of any days works whatever the home's first landed day.
     job = definitions(settings, first=start).resolve_job_def("nightly_job")

@@ -1,5 +1,10 @@
-"""The nightly schedule: build yesterday and restate the previous days (providers revise late), then report;
-the run asks for yesterday's digest, and only that one, to be mailed (``tokenbooks/mail``)."""
+"""The nightly job and its schedule: build yesterday and restate the previous days (providers revise late), then
+report; the run asks for yesterday's digest, and only that one, to be mailed (``tokenbooks/mail``).
+
+The job spans every layer (the admin-API pulls, the marts, monitoring, the digest), so it lives at the top, beside
+the code location that registers it, and imports the layers' assets; no layer imports it. The landing sensor of
+``ingest/`` is handed the job and its keys by ``location.py``.
+"""
 
 
 from datetime import timedelta
