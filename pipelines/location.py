@@ -3,7 +3,7 @@
 Every partitioned asset and check is declared with the template partitions of ``partitions.py``;
 :func:`definitions` re-bases them on the home's first day (``dagster.first_day`` in tokenbooks.yaml, else the
 first day landed in the lake, else yesterday), so the UI lists the days there are, not every day since a fixed
-date. A build of a range (``warehouse/run.py``) gets a location whose partitions start at the range's first day.
+date. A build of a range (``run.py``) gets a location whose partitions start at the range's first day.
 The nightly schedule and the sensors start stopped unless ``dagster.schedule_on`` / ``sensors_on`` say so.
 """
 

@@ -95,7 +95,7 @@ def materialized(instance, key: str) -> bool:
 
 def test_the_nightly_job_stops_before_monitoring_and_the_digest_on_a_broken_day(home, tmp_path):
     """The real downstream (drift_events, budget_status, digest) through build_days, as the CLI and schedule run it."""
-    from pipelines.warehouse.run import build_days
+    from pipelines.run import build_days
 
     broken = load_settings(home=home.home)
     day = DAYS[0]
