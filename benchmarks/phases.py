@@ -206,7 +206,7 @@ def direct(args: dict[str, Any]) -> dict[str, Any]:
     publish_s = time.perf_counter() - t
     digest_s = None
     if args.get("with_digest", True):
-        from pipelines.reporting.digest import write_digest
+        from pipelines.reporting.deliver import write_digest
 
         t = time.perf_counter()
         write_digest(settings, day)
