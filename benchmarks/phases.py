@@ -5,7 +5,7 @@
 Phases only do their work and report what they did (rows, timings taken inside);
 the parent measures wall time and peak memory around them. Everything tokenbooks
 does here goes through the same entry points as production: ``land_pending`` (what
-the landing sensor's run calls) and ``pipelines.warehouse.run.build_days`` (the
+the landing sensor's run calls) and ``pipelines.run.build_days`` (the
 nightly job, in-process on a Dagster instance).
 """
 
@@ -157,7 +157,7 @@ def nightly(args: dict[str, Any]) -> dict[str, Any]:
 
     warnings.filterwarnings("ignore")
     from pipelines.definitions import defs
-    from pipelines.warehouse.run import build_days, instance
+    from pipelines.run import build_days, instance
 
     defs.resolve_job_def("nightly_job")
     import_s = time.perf_counter() - started
@@ -206,7 +206,7 @@ def direct(args: dict[str, Any]) -> dict[str, Any]:
     publish_s = time.perf_counter() - t
     digest_s = None
     if args.get("with_digest", True):
-        from pipelines.reporting.digest import write_digest
+        from pipelines.reporting.deliver import write_digest
 
         t = time.perf_counter()
         write_digest(settings, day)

@@ -9,7 +9,7 @@ For each size (calls per day ``N``, days of history ``H``) and each log format:
 * **floor** — DuckDB alone converts the day's raw input files (call logs, outcomes, provider
   exports) to Parquet once: ``copy (select * from read_json(f)) to …``.
 * **tokenbooks** — the same files landed with ``land_pending`` (what the landing sensor's run
-  does), then the nightly job for the day through ``pipelines.warehouse.run.build_days`` (the
+  does), then the nightly job for the day through ``pipelines.run.build_days`` (the
   schedule's assets: warehouse, checks, drift, budgets, digest), in an empty warehouse.
   End to end = ingest + nightly; the ratio is end to end / floor.
 * **incrementality** — the same nightly build of day D with ``H`` earlier days already landed

@@ -80,7 +80,7 @@ def cmd_pull(args, settings: Settings) -> int:
 
 def cmd_build(args, settings: Settings) -> int:
     from pipelines.lake.store import landed_days
-    from pipelines.warehouse.run import build_days
+    from pipelines.run import build_days
 
     settings.ensure_dirs()
     if not args.pull and not landed_days(settings):
@@ -247,7 +247,7 @@ def cmd_ui(args, settings: Settings) -> int:
     import os
 
     from pipelines.settings import PROJECT_ROOT
-    from pipelines.warehouse.run import prepare_instance
+    from pipelines.run import prepare_instance
 
     settings.ensure_dirs()
     env = {**os.environ, "TOKENBOOKS_HOME": str(settings.home), "DAGSTER_HOME": prepare_instance(settings)}

@@ -128,7 +128,7 @@ class SmtpConfig:
 
 
 class Drift(BaseModel):
-    """When a change is an event (defaults in pipelines/monitoring/drift.py)."""
+    """When a change is an event (defaults in pipelines/monitoring/drift_config.py)."""
 
     model_config = FORBID
     z: Decimal | None = Field(None, gt=0, description="robust z-score an event needs (default 4)")

@@ -18,6 +18,16 @@ import yaml
 from pipelines.settings import SCHEMAS_DIR
 
 
+# (part, whole) among the token columns of any table: the part can never exceed the whole. Landing validation
+# (ingest/validate.py) and the warehouse checks (quality/rules.py) both enforce the pairs a table has.
+TOKEN_PARTS = [
+    ("cached_input_tokens", "input_tokens"),
+    ("cache_write_tokens", "input_tokens"),
+    ("cache_write_1h_tokens", "cache_write_tokens"),
+    ("reasoning_tokens", "output_tokens"),
+]
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

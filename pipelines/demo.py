@@ -10,9 +10,9 @@ import polars as pl
 
 from pipelines.db import frame, open_warehouse
 from pipelines.ingest.pending import land_pending
+from pipelines.run import build_days
 from pipelines.sample import SampleSpec, generate
 from pipelines.settings import Settings, load_settings
-from pipelines.warehouse.run import build_days
 
 
 def run_demo(settings: Settings, days: int, calls_per_day: int, seed: int, log_formats: tuple[str, ...] = ("mixed",)) -> int:

@@ -1,9 +1,9 @@
 """The code location built for one home: daily partitions from its first day, automation on or off as it says.
 
-Every partitioned asset and check is declared with the template partitions of ``warehouse/partitions.py``;
+Every partitioned asset and check is declared with the template partitions of ``partitions.py``;
 :func:`definitions` re-bases them on the home's first day (``dagster.first_day`` in tokenbooks.yaml, else the
 first day landed in the lake, else yesterday), so the UI lists the days there are, not every day since a fixed
-date. A build of a range (``warehouse/run.py``) gets a location whose partitions start at the range's first day.
+date. A build of a range (``run.py``) gets a location whose partitions start at the range's first day.
 The nightly schedule and the sensors start stopped unless ``dagster.schedule_on`` / ``sensors_on`` say so.
 """
 
@@ -18,13 +18,14 @@ from pipelines.ingest.assets import admin_api_pulls, landed_files
 from pipelines.ingest.sensors import ingest_job, landed_days_sensor_factory, landing_sensor_factory
 from pipelines.lake.store import landed_days
 from pipelines.monitoring.assets import monitoring_day
+from pipelines.monitoring.checks import monitoring_checks
+from pipelines.nightly import BUILD_KEYS, nightly_job, nightly_schedule_factory
+from pipelines.partitions import daily_from
 from pipelines.reporting.assets import digest
-from pipelines.reporting.schedules import nightly_job, nightly_schedule_factory
 from pipelines.resources import TokenbooksResource
 from pipelines.settings import Settings
 from pipelines.warehouse.assets import warehouse_day
-from pipelines.warehouse.checks import monitoring_checks, warehouse_checks
-from pipelines.warehouse.partitions import daily_from
+from pipelines.warehouse.checks import warehouse_checks
 
 
 def first_day(settings: Settings) -> date:
@@ -44,7 +45,8 @@ def definitions(settings: Settings, first: date | None = None) -> dg.Definitions
         asset_checks=[_rebased_checks(c, daily) for c in (warehouse_checks, monitoring_checks)],
         jobs=[ingest_job, nightly_job],
         schedules=[nightly_schedule_factory(on.schedule_on)],
-        sensors=[landing_sensor_factory(on.sensors_on), landed_days_sensor_factory(nightly_job, on.sensors_on)],
+        sensors=[landing_sensor_factory(on.sensors_on),
+                 landed_days_sensor_factory(nightly_job, BUILD_KEYS, on.sensors_on)],
         resources={"tokenbooks": TokenbooksResource()},
     )
 

@@ -6,8 +6,8 @@ import dagster as dg
 
 from pipelines.exports.focus import FOCUS_VERSION, READS, TABLE, ExportError, export_day, focus_file
 from pipelines.lake.store import committed_days
+from pipelines.partitions import daily
 from pipelines.resources import TokenbooksResource
-from pipelines.warehouse.partitions import daily
 
 
 @dg.asset(

@@ -7,9 +7,9 @@ import dagster as dg
 
 from pipelines.ingest.pending import land_pending
 from pipelines.ingest.pull import APIS, PullError, pull
+from pipelines.partitions import daily
 from pipelines.resources import TokenbooksResource
 from pipelines.settings import secret
-from pipelines.warehouse.partitions import daily
 
 
 @dg.asset(group_name="lake", kinds={"parquet"})

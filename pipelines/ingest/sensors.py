@@ -1,4 +1,5 @@
-"""Sensors: new files in landing/ are landed; days that received data are rebuilt.
+"""Sensors: new files in landing/ are landed; days that received data are rebuilt (by the job and asset keys the
+code location hands the sensor: the nightly job's build, ``pipelines/nightly.py``, which sits above this layer).
 
 Both start stopped unless tokenbooks.yaml says `dagster: {sensors_on: true}` (turn them on in the UI).
 """
@@ -10,9 +11,8 @@ import dagster as dg
 
 from pipelines.ingest.assets import landed_files
 from pipelines.ingest.pending import pending_files
-from pipelines.reporting.schedules import BUILD_KEYS
+from pipelines.partitions import partitions_start
 from pipelines.resources import TokenbooksResource
-from pipelines.warehouse.partitions import partitions_start
 
 ingest_job = dg.define_asset_job("ingest_job", selection=[landed_files])
 
@@ -36,7 +36,7 @@ def landing_sensor_factory(running: bool = False) -> dg.SensorDefinition:
     return landing_sensor
 
 
-def landed_days_sensor_factory(build_job, running: bool = False):
+def landed_days_sensor_factory(build_job, build_keys, running: bool = False):
     @dg.asset_sensor(asset_key=landed_files.key, job=build_job, default_status=_status(running))
     def landed_days_sensor(context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry):
         """Rebuilds every day that a landing run touched (late and revised data included); never pulls."""
@@ -51,7 +51,7 @@ def landed_days_sensor_factory(build_job, running: bool = False):
             return dg.SkipReason("the landing run touched no day")
         return dg.RunRequest(
             run_key=f"landed-{asset_event.storage_id}",
-            asset_selection=BUILD_KEYS,
+            asset_selection=build_keys,
             tags={
                 "dagster/asset_partition_range_start": min(days),
                 "dagster/asset_partition_range_end": max(days),

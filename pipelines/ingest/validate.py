@@ -11,16 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from pipelines.contracts import Contract
-
-# (part, whole): the part can never exceed the whole.
-TOKEN_PARTS = [
-    ("cached_input_tokens", "input_tokens"),
-    ("cache_write_tokens", "input_tokens"),
-    ("cache_write_1h_tokens", "cache_write_tokens"),
-    ("reasoning_tokens", "output_tokens"),
-]
-
+from pipelines.contracts import TOKEN_PARTS, Contract
 
 # Days outside this window are a unit mistake (epoch milliseconds read as seconds, or the reverse), not data.
 PLAUSIBLE_DAYS = (date(2000, 1, 1), date(2100, 1, 1))

@@ -11,8 +11,8 @@ import dagster as dg
 
 from pipelines.contracts import contract
 from pipelines.monitoring.build import monitor_day
+from pipelines.partitions import daily
 from pipelines.resources import TokenbooksResource
-from pipelines.warehouse.partitions import daily
 from pipelines.warehouse.publish import publish
 
 MONITORING_SPECS = [

@@ -20,72 +20,20 @@ stories and a persisting change keeps its first day (``stories.py``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from pipelines.monitoring import words
-from pipelines.monitoring.baseline import Baseline, baseline, median
-from pipelines.monitoring.explain import SpendChange, story_for
+from pipelines.monitoring.baseline import baseline
+from pipelines.monitoring.context import Context
+from pipelines.monitoring.drift_config import DriftConfig
 from pipelines.monitoring.metrics import (METRICS, SCOPE_METRICS, SCOPE_ORDER, call_shares, effect_of, metric_history,
                                           mix_baseline, mix_distance, pooled_rate, sampling_error, spread_of, unusual, value)
-from pipelines.monitoring.series import Agg, History, Subject
+from pipelines.monitoring.series import History, Subject
 from pipelines.monitoring.stories import Finding, group, onsets
-from pipelines.settings import Settings
 
 Q = Decimal("1e-12")
-
-
-@dataclass(frozen=True)
-class DriftConfig:
-    z: Decimal = Decimal(4)
-    min_effect_usd: Decimal = Decimal("0.05")
-    min_effect_share: Decimal = Decimal("0.01")
-    min_requests: int = 30
-    min_history_days: int = 7
-    baseline_days: int = 14
-    max_tenants: int = 100
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "DriftConfig":
-        raw = settings.section("drift")
-        kwargs: dict[str, Any] = {}
-        for name, kind in (("z", Decimal), ("min_effect_usd", Decimal), ("min_effect_share", Decimal),
-                           ("min_requests", int), ("min_history_days", int), ("max_tenants", int)):
-            if name in raw:
-                kwargs[name] = kind(str(raw[name]))
-        return cls(**kwargs)
-
-
-class Context:
-    """What detection knows about the day: baselines and spend changes per subject, computed once when asked."""
-
-    def __init__(self, h: History, day: date, cfg: DriftConfig, weights: dict):
-        self.h, self.day, self.cfg, self.weights = h, day, cfg, weights
-        self._bases: dict[Subject, Baseline | None] = {}
-        self._changes: dict[Subject, SpendChange | None] = {}
-
-    def cost_base(self, s: Subject) -> Baseline | None:
-        if s not in self._bases:
-            cfg = self.cfg
-            self._bases[s] = baseline(metric_history(self.h, s, "cost_usd", self.day, cfg), self.day, True,
-                                      cfg.baseline_days, cfg.min_history_days)
-        return self._bases[s]
-
-    def change(self, s: Subject) -> SpendChange | None:
-        if s not in self._changes:
-            base, agg = self.cost_base(s), self.h.agg(s, self.day)
-            self._changes[s] = (story_for(self.h, s, self.day, base.value, agg, self.weights, self.cfg)
-                                if base is not None and agg is not None else None)
-        return self._changes[s]
-
-    def org_scale(self) -> Decimal:
-        """The organisation's usual daily spend: the median of its last 28 days, weekdays and weekends alike."""
-        spend = metric_history(self.h, Subject("total"), "cost_usd", self.day, self.cfg)
-        if spend:
-            return median(spend.values())
-        return (self.h.agg(Subject("total"), self.day) or Agg()).spend
 
 
 def find(h: History, day: date, cfg: DriftConfig, ctx: Context, min_effect: Decimal) -> list[Finding]:

@@ -13,13 +13,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 from pipelines.monitoring.decompose import Effects, Mix, decompose, frac
+from pipelines.monitoring.drift_config import DriftConfig
 from pipelines.monitoring.series import Agg, History, Subject
-
-if TYPE_CHECKING:
-    from pipelines.monitoring.drift import Context, DriftConfig
 
 DEFAULT_WEIGHTS = (Decimal(1), Decimal(4))  # input : output, for a model with no known list price
 
@@ -66,7 +63,7 @@ def _pool(aggs: list[Agg]) -> Agg:
 
 
 def story_for(h: History, subject: Subject, day: date, base: Decimal, agg: Agg, weights: dict,
-              cfg: "DriftConfig") -> SpendChange:
+              cfg: DriftConfig) -> SpendChange:
     series = h.series.get(subject, {})
     window = [day - timedelta(days=i) for i in range(1, cfg.baseline_days + 1)]
     pooled = _pool([series[d] for d in window if d in series])
@@ -103,7 +100,7 @@ def story_for(h: History, subject: Subject, day: date, base: Decimal, agg: Agg, 
     return story
 
 
-def _new_prompt(h: History, subject: Subject, day: date, agg: Agg, cfg: "DriftConfig") -> tuple[str, date] | None:
+def _new_prompt(h: History, subject: Subject, day: date, agg: Agg, cfg: DriftConfig) -> tuple[str, date] | None:
     versions = h.prompts.get((subject.app, subject.feature), {})
     first_day = min(h.days) if h.days else day
     best = None
@@ -123,7 +120,7 @@ def _shares(a: Agg) -> dict:
     return {k: Decimal(m.requests) / a.requests for k, m in a.models.items()} if a.requests else {}
 
 
-def _new_model(series: dict, pooled: Agg, agg: Agg, window: list[date], cfg: "DriftConfig"):
+def _new_model(series: dict, pooled: Agg, agg: Agg, window: list[date], cfg: DriftConfig):
     before, now = _shares(pooled), _shares(agg)
     for key, share in sorted(now.items(), key=lambda kv: -kv[1]):
         if share >= Decimal("0.20") and before.get(key, Decimal(0)) < Decimal("0.05") and agg.requests >= cfg.min_requests:
@@ -131,25 +128,3 @@ def _new_model(series: dict, pooled: Agg, agg: Agg, window: list[date], cfg: "Dr
                          max(window) + timedelta(days=1))
             return f"{key[0]}/{key[1]}", before.get(key, Decimal(0)), share, since
     return None
-
-
-
-def driver(s: Subject, change: SpendChange | None, ctx: "Context") -> Subject | None:
-    """The feature inside ``s`` whose spend change, in the same direction, is at least half of ``s``'s."""
-    if change is None or not change.effects.total:
-        return None
-    total = change.effects.total
-    best, best_change = None, Decimal(0)
-    for cand in ctx.h.series:
-        agg = ctx.h.agg(cand, ctx.day)
-        if cand.scope != "feature" or agg is None:
-            continue
-        if (s.scope == "app" and cand.app != s.app) or (s.scope == "model" and (s.provider, s.model) not in agg.models):
-            continue
-        base = ctx.cost_base(cand)
-        if base is None:
-            continue
-        c = agg.spend - base.value
-        if (c > 0) == (total > 0) and abs(c) > abs(best_change):
-            best, best_change = cand, c
-    return best if best is not None and abs(best_change) >= abs(total) / 2 else None

@@ -12,14 +12,11 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from pipelines.monitoring.baseline import Baseline, baseline
+from pipelines.monitoring.drift_config import DriftConfig
 from pipelines.monitoring.explain import SpendChange
 from pipelines.monitoring.series import Agg, History, Subject
-
-if TYPE_CHECKING:
-    from pipelines.monitoring.drift import DriftConfig
 
 
 @dataclass(frozen=True)
@@ -165,7 +162,7 @@ def spread_of(metric: Metric, base: Baseline) -> Decimal:
     return max(base.spread, floor)
 
 
-def pooled_rate(h: History, subject: Subject, metric: str, day: date, cfg: "DriftConfig") -> Decimal | None:
+def pooled_rate(h: History, subject: Subject, metric: str, day: date, cfg: DriftConfig) -> Decimal | None:
     """A share metric over the baseline days' calls pooled: the median of daily rates of rare events is 0 on
     small days, which would make one failed call look like a jump."""
     if metric not in RATE_FIELDS:

@@ -4,7 +4,7 @@ persists carried as one story from its first day.
 A provider incident on one feature shows up as findings on the feature, its app, its model and the whole
 organisation; reported one by one they read as seven alarms. Here each subject with findings is linked to the
 more specific subject that explains it — a feature of the app (or on the model) with the same metric moving
-the same way, else the feature whose spend change is at least half of the subject's (``explain.driver``);
+the same way, else the feature whose spend change is at least half of the subject's (:func:`driver`);
 spend no app owns (``(no app)``) is linked to the finding about the share of the bill no logged call
 explains. Linked subjects form one story, told from its most specific subject (feature, then model, app,
 tenant, total; the largest money first).
@@ -20,13 +20,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from pipelines.monitoring.baseline import Baseline
+from pipelines.monitoring.context import Context
+from pipelines.monitoring.explain import SpendChange
 from pipelines.monitoring.series import Subject
-
-if TYPE_CHECKING:
-    from pipelines.monitoring.drift import Context
 
 SPECIFIC = {"feature": 0, "model": 1, "app": 2, "tenant": 3, "total": 4}
 
@@ -45,7 +43,7 @@ class Finding:
         return 1 if self.observed > self.base.value else -1
 
 
-def _contains(whole: Subject, part: Subject, ctx: "Context") -> bool:
+def _contains(whole: Subject, part: Subject, ctx: Context) -> bool:
     """``part`` is a more specific subject inside ``whole``."""
     if SPECIFIC[part.scope] >= SPECIFIC[whole.scope] or part.scope == "tenant" or whole.scope == "tenant":
         return False
@@ -59,9 +57,7 @@ def _contains(whole: Subject, part: Subject, ctx: "Context") -> bool:
     return agg is not None and (whole.provider, whole.model) in agg.models
 
 
-def _explainer(s: Subject, by_subject: dict[Subject, list[Finding]], ctx: "Context") -> Subject | None:
-    from pipelines.monitoring.explain import driver
-
+def _explainer(s: Subject, by_subject: dict[Subject, list[Finding]], ctx: Context) -> Subject | None:
     mine = {(f.metric, f.sign) for f in by_subject[s]}
     unowned = s.scope == "app" and s.app is None
     lead = driver(s, ctx.change(s), ctx) if s.scope in ("total", "app", "model") else None
@@ -79,7 +75,28 @@ def _explainer(s: Subject, by_subject: dict[Subject, list[Finding]], ctx: "Conte
     return best
 
 
-def group(findings: list[Finding], ctx: "Context") -> dict[Subject, Subject]:
+def driver(s: Subject, change: SpendChange | None, ctx: Context) -> Subject | None:
+    """The feature inside ``s`` whose spend change, in the same direction, is at least half of ``s``'s."""
+    if change is None or not change.effects.total:
+        return None
+    total = change.effects.total
+    best, best_change = None, Decimal(0)
+    for cand in ctx.h.series:
+        agg = ctx.h.agg(cand, ctx.day)
+        if cand.scope != "feature" or agg is None:
+            continue
+        if (s.scope == "app" and cand.app != s.app) or (s.scope == "model" and (s.provider, s.model) not in agg.models):
+            continue
+        base = ctx.cost_base(cand)
+        if base is None:
+            continue
+        c = agg.spend - base.value
+        if (c > 0) == (total > 0) and abs(c) > abs(best_change):
+            best, best_change = cand, c
+    return best if best is not None and abs(best_change) >= abs(total) / 2 else None
+
+
+def group(findings: list[Finding], ctx: Context) -> dict[Subject, Subject]:
     """subject with findings -> the subject its story is told from."""
     by_subject: dict[Subject, list[Finding]] = defaultdict(list)
     for f in findings:

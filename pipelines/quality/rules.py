@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pipelines.contracts import Contract
-from pipelines.ingest.validate import TOKEN_PARTS
+from pipelines.contracts import TOKEN_PARTS, Contract
 
 ERROR, WARN = "error", "warn"
 UNIQUE = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}

@@ -14,10 +14,10 @@ from datetime import date
 
 import dagster as dg
 
-from pipelines.reporting.deliver import deliver, mail_problem
-from pipelines.reporting.digest import NoData, write_digest
+from pipelines.partitions import daily
+from pipelines.reporting.deliver import deliver, mail_problem, write_digest
+from pipelines.reporting.digest import NoData
 from pipelines.resources import TokenbooksResource
-from pipelines.warehouse.partitions import daily
 
 MAIL_TAG = "tokenbooks/mail"
 

@@ -48,6 +48,11 @@ def prepare(settings: Settings, day: date, weekly: bool, recipient: Recipient | 
     return Outgoing(name, to, digest.subject, html_path, text_path, eml, message)
 
 
+def write_digest(settings: Settings, day: date, weekly: bool = False, recipient: Recipient | None = None) -> Path:
+    """Write outbox/<stem>.html, .txt and .eml for everyone (or one recipient's view); returns the HTML path."""
+    return prepare(settings, day, weekly, recipient, [recipient.address] if recipient else []).html
+
+
 def audiences(settings: Settings, to: str | None = None) -> list[tuple[Recipient | None, list[str]]]:
     """(recipient view, addresses): one digest for everyone unrestricted, one per recipient limited to apps/features."""
     recipients = settings.recipients

@@ -220,13 +220,6 @@ def load_digest(settings: Settings, day: date, weekly: bool = False, recipient: 
         con.close()
 
 
-def write_digest(settings: Settings, day: date, weekly: bool = False, recipient: Recipient | None = None) -> Path:
-    """Write outbox/<stem>.html, .txt and .eml for everyone (or one recipient's view); returns the HTML path."""
-    from pipelines.reporting.deliver import prepare
-
-    return prepare(settings, day, weekly, recipient, [recipient.address] if recipient else []).html
-
-
 def write_files(settings: Settings, digest: Digest, name: str) -> tuple[Path, Path, str, str]:
     """outbox/<name>.html and .txt, each written whole or not at all; returns the paths and the texts."""
     settings.outbox.mkdir(parents=True, exist_ok=True)

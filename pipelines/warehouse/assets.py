@@ -13,10 +13,10 @@ import dagster as dg
 
 from pipelines.contracts import contract
 from pipelines.ingest.assets import admin_api_pulls, landed_files
+from pipelines.partitions import daily
 from pipelines.quality.suites import warm_up
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.build import build_day
-from pipelines.warehouse.partitions import daily
 from pipelines.warehouse.models import PUBLISHED
 from pipelines.warehouse.publish import publish
 

@@ -18,6 +18,8 @@ nightly run restates several days) reports one evaluation per check per day:
 ``AssetCheckResult`` cannot name a partition, so the op yields
 ``AssetCheckEvaluation``s with ``partition`` set, then one output per check.
 Metadata shows the failing counts, the failing expectations and a few failing rows.
+
+``table_checks`` is also how the monitoring layer checks its tables (``pipelines/monitoring/checks.py``).
 """
 
 import warnings
@@ -28,17 +30,16 @@ import dagster as dg
 from pipelines.contracts import contract, contracts
 from pipelines.db import connect
 from pipelines.lake.store import committed_days, committed_files
+from pipelines.partitions import daily
 from pipelines.quality.invariants import INVARIANTS, InvariantResult, check_invariant
 from pipelines.quality.report import markdown_table
 from pipelines.quality.rules import ERROR, WARN, contract_rules
 from pipelines.quality.tables import TableReport, check_table
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.models import PUBLISHED
-from pipelines.warehouse.partitions import daily
 
 CHECKED = [t for t in PUBLISHED if t in contracts("warehouse")]
 CHECKED_INVARIANTS = [i for i in INVARIANTS if i.table in CHECKED and set(i.reads) <= set(CHECKED)]
-MONITORED = ["drift_events", "budget_status"]
 SEVERITY = {ERROR: dg.AssetCheckSeverity.ERROR, WARN: dg.AssetCheckSeverity.WARN}
 
 
@@ -118,8 +119,6 @@ def table_checks(name: str, tables: list[str], invariants: list) -> dg.AssetChec
 # Validates each built day of every warehouse table against its contract and the cross-table invariants.
 warehouse_checks = table_checks("warehouse_checks", CHECKED, CHECKED_INVARIANTS)
 CHECK_SPECS = list(warehouse_checks.check_specs)
-# drift_events and budget_status: a broken monitoring table blocks the digest that would report it.
-monitoring_checks = table_checks("monitoring_checks", MONITORED, [])
 
 
 def table_evaluation(report: TableReport, check_name: str, severity: str, partition: str) -> dg.AssetCheckEvaluation:

@@ -18,8 +18,8 @@ from pipelines.cli import main
 from pipelines.db import open_warehouse
 from pipelines.reporting.digest import usd
 from pipelines.reporting.ledger import Ledger
+from pipelines.run import build_days
 from pipelines.settings import load_settings
-from pipelines.warehouse.run import build_days
 from tests.unit.test_digest import DAY, small_org
 
 

@@ -34,7 +34,7 @@ def test_a_build_pulls_only_when_asked_and_a_failed_pull_does_not_block_it(serve
     from datetime import date
 
     from pipelines.settings import load_settings
-    from pipelines.warehouse.run import build_days
+    from pipelines.run import build_days
     from tests.quality.days import land_all, write_day
 
     day = date(2026, 11, 10)

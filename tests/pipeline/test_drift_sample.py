@@ -13,9 +13,9 @@ import dagster as dg
 from pipelines.db import frame, open_warehouse
 from pipelines.ingest.pending import land_pending
 from pipelines.reporting.digest import load_digest, render
+from pipelines.run import build_days
 from pipelines.sample import SampleSpec, generate
 from pipelines.settings import load_settings
-from pipelines.warehouse.run import build_days
 
 GOLDEN = Path(__file__).parent / "golden"
 # No drift settings: at 2,000 calls a day (~$20 a day) the default money floor, 1 % of the organisation's usual

@@ -15,9 +15,9 @@ import pytest
 from pipelines.contracts import contracts
 from pipelines.db import open_warehouse
 from pipelines.ingest.pending import land_pending
+from pipelines.run import build_days
 from pipelines.sample import SampleSpec, generate
 from pipelines.settings import load_settings
-from pipelines.warehouse.run import build_days
 
 CENT = Decimal("0.01")
 SPEC = SampleSpec(days=8, calls_per_day=500, seed=11)

@@ -5,11 +5,11 @@ from datetime import date
 import dagster as dg
 
 from pipelines.definitions import defs
+from pipelines.partitions import daily
 from pipelines.resources import TokenbooksResource
 from pipelines.settings import load_settings
 from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.checks import CHECK_SPECS, warehouse_checks
-from pipelines.warehouse.partitions import daily
 from tests.quality.days import land_all, tamper_landed_calls, write_day
 
 DAYS = [date(2026, 11, 10), date(2026, 11, 11)]
@@ -95,7 +95,7 @@ def materialized(instance, key: str) -> bool:
 
 def test_the_nightly_job_stops_before_monitoring_and_the_digest_on_a_broken_day(home, tmp_path):
     """The real downstream (drift_events, budget_status, digest) through build_days, as the CLI and schedule run it."""
-    from pipelines.warehouse.run import build_days
+    from pipelines.run import build_days
 
     broken = load_settings(home=home.home)
     day = DAYS[0]

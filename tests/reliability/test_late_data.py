@@ -13,7 +13,7 @@ import dagster as dg
 
 from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
-from pipelines.reporting.schedules import nightly_schedule_factory
+from pipelines.nightly import nightly_schedule_factory
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
 from pipelines.warehouse.checks import warehouse_checks

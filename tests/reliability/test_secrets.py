@@ -12,8 +12,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from pipelines.run import build_days
 from pipelines.settings import SECRET_ENV, ConfigError, load_settings
-from pipelines.warehouse.run import build_days
 from tests.quality.days import land_all, write_day
 
 DAY = date(2026, 11, 10)

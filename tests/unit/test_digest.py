@@ -17,7 +17,8 @@ from pipelines.db import open_warehouse
 from pipelines.ingest.land import land_file
 from pipelines.monitoring.build import monitor_day
 from pipelines.reporting.chart import BUDGET, WEEKEND, BudgetLine, spend_png
-from pipelines.reporting.digest import NoData, load_digest, render, usd, write_digest
+from pipelines.reporting.deliver import write_digest
+from pipelines.reporting.digest import NoData, load_digest, render, usd
 from pipelines.reporting.savings import batch_saving
 from pipelines.settings import Recipient, load_settings
 from pipelines.warehouse.build import build_day

@@ -1,5 +1,10 @@
-"""The nightly schedule: build yesterday and restate the previous days (providers revise late), then report;
-the run asks for yesterday's digest, and only that one, to be mailed (``tokenbooks/mail``)."""
+"""The nightly job and its schedule: build yesterday and restate the previous days (providers revise late), then
+report; the run asks for yesterday's digest, and only that one, to be mailed (``tokenbooks/mail``).
+
+The job spans every layer (the admin-API pulls, the marts, monitoring, the digest), so it lives at the top, beside
+the code location that registers it, and imports the layers' assets; no layer imports it. The landing sensor of
+``ingest/`` is handed the job and its keys by ``location.py``.
+"""
 
 
 from datetime import timedelta
@@ -8,10 +13,10 @@ import dagster as dg
 
 from pipelines.ingest.assets import admin_api_pulls
 from pipelines.monitoring.assets import monitoring_day
+from pipelines.partitions import partitions_start
 from pipelines.reporting.assets import MAIL_TAG, digest
 from pipelines.resources import TokenbooksResource
 from pipelines.warehouse.assets import warehouse_day
-from pipelines.warehouse.partitions import partitions_start
 
 nightly_job = dg.define_asset_job(
     "nightly_job",

@@ -3,7 +3,8 @@
 The CLI and the benchmark use this, so they exercise exactly the assets the
 schedule runs. The instance lives in ``$TOKENBOOKS_HOME/dagster`` unless
 ``DAGSTER_HOME`` says otherwise (``Settings.instance_dir``); it is created there,
-with the project's ``dagster.yaml``, the first time a build needs it.
+with the project's ``dagster.yaml``, the first time a build needs it. A run builds the code location
+(``location.py``), so this module sits at the top, above it.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ def build_days(
 ) -> RunResult:
     """Build [start, end] (and the digest); pull the admin APIs first only when ``pull``; ``mail`` mails the
     digest of ``end`` (as the schedule does for yesterday), otherwise digests are only written to the outbox."""
+    # Imported here, not at the top: `tokenbooks ui` needs only prepare_instance, not every layer's assets.
     from pipelines.location import definitions
+    from pipelines.nightly import BUILD_KEYS, WITH_PULLS
     from pipelines.reporting.assets import MAIL_TAG
-    from pipelines.reporting.schedules import BUILD_KEYS, WITH_PULLS
 
     # Partitions from the range's first day: a build of any days works whatever the home's first landed day.
     job = definitions(settings, first=start).resolve_job_def("nightly_job")
