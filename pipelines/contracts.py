@@ -3,7 +3,8 @@
 Each YAML file under ``schemas/lake``, ``schemas/warehouse`` and ``schemas/exports`` states a table's
 grain, key and columns (type, nullability, allowed values, lower bounds). Parsers
 conform their output to it, the SQL models are checked against it, and the
-data-quality suites are generated from it.
+data-quality suites are generated from it. ``schemas/views`` describes the views the
+published warehouse adds over its tables (:func:`view_description`).
 """
 
 from __future__ import annotations
@@ -126,3 +127,12 @@ def _load(path) -> Contract:
         partition=doc.get("partition"),
         checks=tuple(doc.get("checks") or ()),
     )
+
+
+@cache
+def view_description(view: str) -> tuple[str, dict[str, str]]:
+    """What a published view's row is, and its columns' descriptions: those of the table it is derived from
+    (``columns_from``), then its own (``schemas/views/<view>.yaml``)."""
+    doc = yaml.safe_load((SCHEMAS_DIR / "views" / f"{view}.yaml").read_text(encoding="utf-8"))
+    source = {c.name: c.description for c in contract(doc["columns_from"]).columns}
+    return doc["grain"], {**source, **{c["name"]: c["description"] for c in doc.get("columns") or ()}}
