@@ -9,7 +9,8 @@ by name (a model only one later model reads is a temp view instead, see :func:`i
 view that the build writes to the lake and then reads back).
 
 ``models/views/`` are the views the published warehouse adds over the marts (``publish.py``), in the same order
-rules; ``models/reports/`` the queries the digest and ``tokenbooks doctor`` run on it (:func:`query_sql`).
+rules; ``models/reports/`` the queries the digest and ``tokenbooks doctor`` run on it (:func:`query_sql`). Every
+SQL file is read through :func:`sql_file` (the monitoring and export models too).
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ class ModelOrderError(ValueError):
     """The models cannot be ordered: two read each other, or one reads a model that does not exist."""
 
 
+@cache
+def sql_file(folder: str, name: str) -> str:
+    """``models/<folder>/<name>.sql``: where every SQL text the code runs is read from."""
+    path = MODELS_DIR / folder / f"{name}.sql"
+    if not path.exists():
+        raise KeyError(f"no model {name!r} in {path.parent}")
+    return path.read_text(encoding="utf-8")
+
+
 def _files(folder: str) -> dict[str, Path]:
     return {p.stem: p for p in sorted((MODELS_DIR / folder).glob("*.sql"))}
 
@@ -48,18 +58,12 @@ def code(sql: str) -> str:
     return _COMMENT.sub(" ", sql)
 
 
-def references(sql: str, names: set[str]) -> set[str]:
-    """The names of ``names`` the SQL reads."""
-    text = code(sql)
-    return {n for n in names if re.search(rf"\b{n}\b", text)}
-
-
 @cache
 def _macro_reads() -> dict[str, frozenset[str]]:
     """macro name -> the model names its body reads (a model calling the macro reads them too)."""
     bodies = {}
-    for path in _files("macros").values():
-        parts = _MACRO.split(code(path.read_text(encoding="utf-8")))  # [before, name, body, name, body, …]
+    for file in _files("macros"):
+        parts = _MACRO.split(code(sql_file("macros", file)))  # [before, name, body, name, body, …]
         bodies.update(zip(parts[1::2], parts[2::2]))
     out = {}
     for name, body in bodies.items():
@@ -73,11 +77,11 @@ def _macro_reads() -> dict[str, frozenset[str]]:
     return out
 
 
-def reads(sql: str) -> set[str]:
-    """Every model name the SQL reads, directly or through a macro it calls."""
+def reads(sql: str, through_macros: bool = True) -> set[str]:
+    """Every model name the SQL reads: named in it, or (``through_macros``) in a macro it calls."""
     text = code(sql)
     found = set(MODEL_NAME.findall(text))
-    for macro, names in _macro_reads().items():
+    for macro, names in _macro_reads().items() if through_macros else ():
         if re.search(rf"\b{macro}\s*\(", text):
             found |= names
     return found
@@ -91,15 +95,11 @@ def build_order(deps: dict[str, set[str]], rank: dict[str, tuple] | None = None)
         if unknown:
             raise ModelOrderError(f"model {name} reads {', '.join(unknown)}, which is no model (no such .sql file)")
     rank = rank or {}
-    sorter = TopologicalSorter({name: set(needs) - {name} for name, needs in deps.items()})
-    for name, needs in deps.items():
-        if name in needs:
-            raise ModelOrderError(f"model {name} reads itself")
+    sorter = TopologicalSorter(deps)
     try:
         sorter.prepare()
-    except CycleError as e:
-        cycle = e.args[1]
-        raise ModelOrderError(f"models read each other in a cycle: {' -> '.join(reversed(cycle))}") from None
+    except CycleError as e:  # e.args[1]: [b, a, b] when a reads b and b reads a
+        raise ModelOrderError(f"models read each other in a cycle: {' reads '.join(reversed(e.args[1]))}") from None
     ready: list[tuple[tuple, str]] = []
     order = []
     while sorter.is_active():
@@ -118,7 +118,7 @@ def _day_models() -> dict[str, tuple[str, Path]]:
 
 def _order() -> list[tuple[str, str]]:
     found = _day_models()
-    deps = {name: reads(path.read_text(encoding="utf-8")) - {name} for name, (_, path) in found.items()}
+    deps = {name: reads(sql_file(layer, name)) - {name} for name, (layer, _) in found.items()}
     rank = {name: (LAYERS.index(layer),) for name, (layer, _) in found.items()}
     return [(found[name][0], name) for name in build_order(deps, rank)]
 
@@ -130,21 +130,19 @@ MODELS: list[tuple[str, str]] = _order()
 PUBLISHED = [name for layer, name in MODELS if layer == "marts"]
 
 
-@cache
 def model_sql(name: str) -> str:
     if name not in _day_models():
         raise KeyError(name)
-    return _day_models()[name][1].read_text(encoding="utf-8")
+    return sql_file(_day_models()[name][0], name)
 
 
 @cache
 def readers() -> dict[str, frozenset[str]]:
     """model -> the models whose own SQL names it. A macro's callers are not counted: stg_model_aliases, read
     through current_facts, stays a view (a day's distinct billed resources, small beside the calls)."""
-    names = {name for _, name in MODELS}
-    out: dict[str, set[str]] = {name: set() for name in names}
-    for name in names:
-        for needed in references(model_sql(name), names - {name}):
+    out: dict[str, set[str]] = {name: set() for _, name in MODELS}
+    for _, name in MODELS:
+        for needed in reads(model_sql(name), through_macros=False) - {name}:
             out[needed].add(name)
     return {name: frozenset(found) for name, found in out.items()}
 
@@ -165,8 +163,8 @@ def inlined() -> frozenset[str]:
 
 def create_macros(con: duckdb.DuckDBPyConnection) -> None:
     """The SQL macros models share (``models/macros/*.sql``, one ``create macro`` each)."""
-    for path in _files("macros").values():
-        con.execute(path.read_text(encoding="utf-8"))
+    for name in _files("macros"):
+        con.execute(sql_file("macros", name))
 
 
 def run_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -181,16 +179,12 @@ def run_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
 def views() -> dict[str, str]:
     """The published warehouse's views over its tables (``models/views/``), name -> select, each after the views
     it reads. A view may read a published table or another view, nothing else."""
-    found = {name: path.read_text(encoding="utf-8") for name, path in _files("views").items()}
+    found = {name: sql_file("views", name) for name in _files("views")}
     published = set(PUBLISHED)
     deps = {name: reads(sql) - published - {name} for name, sql in found.items()}
     return {name: found[name] for name in build_order(deps)}
 
 
-@cache
 def query_sql(name: str) -> str:
     """A report's query (``models/reports/<name>.sql``): one ``select`` over the published warehouse."""
-    path = MODELS_DIR / "reports" / f"{name}.sql"
-    if not path.exists():
-        raise KeyError(f"no query {name!r} in {path.parent}")
-    return path.read_text(encoding="utf-8")
+    return sql_file("reports", name)
