@@ -3,12 +3,16 @@
 Each YAML file under ``schemas/lake``, ``schemas/warehouse`` and ``schemas/exports`` states a table's
 grain, key and columns (type, nullability, allowed values, lower bounds). Parsers
 conform their output to it, the SQL models are checked against it, and the
-data-quality suites are generated from it.
+data-quality suites are generated from it. What a contract promises of every row is derived once,
+here (:func:`row_rules`): landing validation quarantines the rows that break it
+(``ingest/validate.py``) and the checks count them in built tables (``quality/rules.py``). ``schemas/views`` describes the views the
+published warehouse adds over its tables (:func:`view_description`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -16,16 +20,6 @@ import polars as pl
 import yaml
 
 from pipelines.settings import SCHEMAS_DIR
-
-
-# (part, whole) among the token columns of any table: the part can never exceed the whole. Landing validation
-# (ingest/validate.py) and the warehouse checks (quality/rules.py) both enforce the pairs a table has.
-TOKEN_PARTS = [
-    ("cached_input_tokens", "input_tokens"),
-    ("cache_write_tokens", "input_tokens"),
-    ("cache_write_1h_tokens", "cache_write_tokens"),
-    ("reasoning_tokens", "output_tokens"),
-]
 
 
 @dataclass(frozen=True)
@@ -83,6 +77,58 @@ class Contract:
         return pl.DataFrame(schema=self.polars_schema)
 
 
+# (part, whole): the part can never exceed the whole.
+TOKEN_PARTS = [
+    ("cached_input_tokens", "input_tokens"),
+    ("cache_write_tokens", "input_tokens"),
+    ("cache_write_1h_tokens", "cache_write_tokens"),
+    ("reasoning_tokens", "output_tokens"),
+]
+
+# Days outside this window are a unit mistake (epoch milliseconds read as seconds, or the reverse), not data.
+PLAUSIBLE_DAYS = (date(2000, 1, 1), date(2100, 1, 1))
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """One promise a contract makes of every row: ``kind`` of ``column`` (with ``value``); ``reason`` says how a
+    row breaks it. ``landing_only`` rules catch a source file read wrong (a time in the wrong unit, a blank id,
+    cache parts that overflow the input): landing quarantines those rows, so a landed table holds them by
+    construction and the checks of built tables leave them out."""
+
+    column: str
+    kind: str  # plausible_date, not_null, not_blank, min (value), allowed (value), part_of (value: the whole), parts_fit
+    value: Any = None
+    reason: str = ""
+    landing_only: bool = False
+
+
+def row_rules(contract: Contract) -> list[RowRule]:
+    """Every promise the contract makes of a row, column by column, then the token parts."""
+    out: list[RowRule] = []
+    lo, hi = PLAUSIBLE_DAYS
+    for c in contract.columns:
+        if c.type == "DATE" or c.type.startswith("TIMESTAMP"):
+            reason = f"implausible date (not in {lo.year}..{hi.year - 1}): a timestamp in the wrong unit, e.g. milliseconds?"
+            out.append(RowRule(c.name, "plausible_date", PLAUSIBLE_DAYS, reason, landing_only=True))
+        if not c.nullable:
+            out.append(RowRule(c.name, "not_null", None, "missing required value"))
+        if not c.nullable and c.type == "VARCHAR":  # an id, a provider or a model of blanks names nothing
+            out.append(RowRule(c.name, "not_blank", None, "empty value", landing_only=True))
+        if c.min is not None:
+            out.append(RowRule(c.name, "min", c.min, f"must be >= {c.min:g}"))
+        if c.allowed is not None:
+            out.append(RowRule(c.name, "allowed", c.allowed, f"must be one of {', '.join(map(str, c.allowed))}"))
+    names = set(contract.names)
+    for part, whole in TOKEN_PARTS:
+        if part in names and whole in names:
+            out.append(RowRule(part, "part_of", whole, f"exceeds {whole}"))
+    if "cached_input_tokens" in names and "cache_write_tokens" in names:
+        out.append(RowRule("cache_write_tokens", "parts_fit", ("cached_input_tokens", "cache_write_tokens", "input_tokens"),
+                           "cached_input_tokens + cache_write_tokens exceeds input_tokens", landing_only=True))
+    return out
+
+
 def duckdb_to_polars(t: str) -> pl.DataType:
     u = t.upper()
     if u.startswith("DECIMAL"):
@@ -138,3 +184,12 @@ def _load(path) -> Contract:
         partition=doc.get("partition"),
         checks=tuple(doc.get("checks") or ()),
     )
+
+
+@cache
+def view_description(view: str) -> tuple[str, dict[str, str]]:
+    """What a published view's row is, and its columns' descriptions: those of the table it is derived from
+    (``columns_from``), then its own (``schemas/views/<view>.yaml``)."""
+    doc = yaml.safe_load((SCHEMAS_DIR / "views" / f"{view}.yaml").read_text(encoding="utf-8"))
+    source = {c.name: c.description for c in contract(doc["columns_from"]).columns}
+    return doc["grain"], {**source, **{c["name"]: c["description"] for c in doc.get("columns") or ()}}

@@ -11,7 +11,8 @@ prices as (
 ),
 
 priced as not materialized (
-    -- The rate each call's output was listed at (long-context tier included); unbilled calls produced none.
+    -- The rate each call's output was listed at (long-context tier included, chosen as int_calls_priced does: the
+    -- published calls do not carry their rates); unbilled calls produced none.
     select
         calls.*,
         case when calls.is_long_context then prices.lc_output_usd_per_mtok else prices.output_usd_per_mtok end
@@ -71,11 +72,12 @@ final as (
         -- Of the calls whose source says why they stopped: a source that does not say does not dilute it.
         count(*) filter (where finish_reason = 'length') / nullif(count(finish_reason), 0) as truncated_share,
         sum(tokens_above_p95) as output_tokens_above_p95,
-        sum((tokens_above_p95 * output_usd_per_mtok * 0.000001::decimal(7, 6))::decimal(38, 12))
+        -- list_cost_usd of output tokens alone: every other part is 0
+        sum(list_cost_usd(0, 0, 0, 0, tokens_above_p95, 0, 0, 0, 0, output_usd_per_mtok))
             ::decimal(38, 12) as output_above_p95_cost_usd,
         any_value(cap_p99_tokens) as cap_p99_tokens,
         sum(tokens_above_cap) as whatif_cap_p99_tokens_saved,
-        sum((tokens_above_cap * output_usd_per_mtok * 0.000001::decimal(7, 6))::decimal(38, 12))
+        sum(list_cost_usd(0, 0, 0, 0, tokens_above_cap, 0, 0, 0, 0, output_usd_per_mtok))
             ::decimal(38, 12) as whatif_cap_p99_saving_usd,
     from excess
     group by all

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -26,7 +25,8 @@ from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
 from pipelines.quality.rules import ERROR
 from pipelines.quality.tables import check_table
-from pipelines.settings import MODELS_DIR, Settings
+from pipelines.settings import Settings
+from pipelines.warehouse.models import sql_file
 from pipelines.warehouse.publish import sql_literal
 
 FOCUS_VERSION = "1.3"
@@ -53,11 +53,6 @@ class FocusExport:
 
 # The models, in order: each one ``select`` under models/exports/. focus_lines is read twice, so it is a table.
 MODELS = [("focus_lines", "table"), ("focus_splits", "view"), (TABLE, "rows")]
-
-
-@cache
-def model_sql(name: str) -> str:
-    return (MODELS_DIR / "exports" / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def load_day(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, doc: dict) -> None:
@@ -103,9 +98,9 @@ def build_rows(con: duckdb.DuckDBPyConnection, settings: Settings, days: dict[da
         for name, kind in MODELS:  # names and kinds are code constants
             if kind == "rows":
                 into = "create or replace temp table focus_rows as" if i == 0 else "insert into focus_rows"
-                con.execute(f"{into}\n{model_sql(name)}", {"method_id": METHOD_ID})
+                con.execute(f"{into}\n{sql_file('exports', name)}", {"method_id": METHOD_ID})
             else:
-                con.execute(f"create or replace temp {kind} {name} as\n{model_sql(name)}")
+                con.execute(f"create or replace temp {kind} {name} as\n{sql_file('exports', name)}")
     return con.execute("select count(*) from focus_rows").fetchall()[0][0]
 
 

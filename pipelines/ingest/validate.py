@@ -1,54 +1,46 @@
 """Validate parsed rows against their table's contract; bad rows go to quarantine with a reason.
 
-Generated from ``schemas/lake/*.yaml``: non-null (and, for text, non-blank) columns, lower
+Generated from ``schemas/lake/*.yaml`` through :func:`pipelines.contracts.row_rules` (the same
+derivation the checks use): plausible dates, non-null (and, for text, non-blank) columns, lower
 bounds, allowed values, plus the token rules every source must satisfy (parts never exceed the
 whole). One place for every format.
 """
 
 from __future__ import annotations
 
-from datetime import date
-
 import polars as pl
 
-from pipelines.contracts import TOKEN_PARTS, Contract
-
-# Days outside this window are a unit mistake (epoch milliseconds read as seconds, or the reverse), not data.
-PLAUSIBLE_DAYS = (date(2000, 1, 1), date(2100, 1, 1))
+from pipelines.contracts import Contract, RowRule, row_rules
 
 
 def rules(contract: Contract) -> list[tuple[str, str, pl.Expr]]:
-    """(field, reason, expression that is true for a bad row)."""
-    out: list[tuple[str, str, pl.Expr]] = []
-    lo, hi = PLAUSIBLE_DAYS
-    for c in contract.columns:
-        if c.type == "DATE" or c.type.startswith("TIMESTAMP"):
-            day = pl.col(c.name) if c.type == "DATE" else pl.col(c.name).dt.date()
-            reason = f"implausible date (not in {lo.year}..{hi.year - 1}): a timestamp in the wrong unit, e.g. milliseconds?"
-            out.append((c.name, reason, (day < lo) | (day >= hi)))
-        if not c.nullable and c.name != "day":
-            out.append((c.name, "missing required value", pl.col(c.name).is_null()))
-        if not c.nullable and c.type == "VARCHAR":  # an id, a provider or a model of blanks names nothing
-            out.append((c.name, "empty value", pl.col(c.name).str.strip_chars() == ""))
-        if c.min is not None:
-            out.append((c.name, f"must be >= {c.min:g}", pl.col(c.name) < c.min))
-        if c.allowed is not None:
-            out.append(
-                (c.name, f"must be one of {', '.join(map(str, c.allowed))}", ~pl.col(c.name).is_in(list(c.allowed)))
-            )
-    names = set(contract.names)
-    for part, whole in TOKEN_PARTS:
-        if part in names and whole in names:
-            out.append((part, f"exceeds {whole}", pl.col(part) > pl.col(whole)))
-    if "cached_input_tokens" in names and "cache_write_tokens" in names:
-        out.append(
-            (
-                "cache_write_tokens",
-                "cached_input_tokens + cache_write_tokens exceeds input_tokens",
-                pl.col("cached_input_tokens") + pl.col("cache_write_tokens") > pl.col("input_tokens"),
-            )
-        )
-    return out
+    """(field, reason, expression that is true for a bad row), for each promise of the contract's rows
+    (:func:`pipelines.contracts.row_rules`). The partition column is not read but computed from the row's time:
+    a row without one is reported by that time's own rule."""
+    return [(r.column, r.reason, _bad(r, contract)) for r in row_rules(contract)
+            if not (r.kind == "not_null" and r.column == "day")]
+
+
+def _bad(r: RowRule, contract: Contract) -> pl.Expr:
+    col = pl.col(r.column)
+    if r.kind == "plausible_date":
+        lo, hi = r.value
+        day = col if contract.column(r.column).type == "DATE" else col.dt.date()
+        return (day < lo) | (day >= hi)
+    if r.kind == "not_null":
+        return col.is_null()
+    if r.kind == "not_blank":
+        return col.str.strip_chars() == ""
+    if r.kind == "min":
+        return col < r.value
+    if r.kind == "allowed":
+        return ~col.is_in(list(r.value))
+    if r.kind == "part_of":
+        return col > pl.col(r.value)
+    if r.kind == "parts_fit":
+        a, b, whole = r.value
+        return pl.col(a) + pl.col(b) > pl.col(whole)
+    raise ValueError(f"{contract.table}.{r.column}: no landing check for a {r.kind!r} rule")
 
 
 def validate(df: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.DataFrame]:

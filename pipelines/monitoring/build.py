@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cache
 
 import duckdb
 import polars as pl
@@ -27,7 +26,8 @@ from pipelines.monitoring.budgets import status_rows
 from pipelines.monitoring.drift import DriftConfig, detect
 from pipelines.monitoring.series import collect
 from pipelines.pricing.prices import list_prices
-from pipelines.settings import MODELS_DIR, Settings
+from pipelines.settings import Settings
+from pipelines.warehouse.models import sql_file
 
 WINDOW_DAYS = 56
 POINTS = "monitoring_points"
@@ -48,9 +48,6 @@ class MonitorDay:
     seconds: float = 0.0
 
 
-@cache
-def points_sql() -> str:
-    return (MODELS_DIR / "monitoring" / f"{POINTS}.sql").read_text(encoding="utf-8")
 
 
 def load_points(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, markers: dict[date, dict],
@@ -77,7 +74,7 @@ def load_points(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, m
         else:
             empty = contract(name).empty()  # noqa: F841 - read by DuckDB's replacement scan
             con.execute(f"create or replace temp table {name} as select * from empty")
-    con.execute(f"create or replace temp table computed_points as\n{points_sql()}")
+    con.execute(f"create or replace temp table computed_points as\n{sql_file('monitoring', POINTS)}")
     source = "select * from computed_points"
     if fresh:
         source += " union all by name select * from read_parquet($fresh, union_by_name = true)"

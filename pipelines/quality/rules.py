@@ -3,9 +3,10 @@
 A :class:`Rule` is one Great Expectations expectation (its type and arguments)
 plus a severity: ``error`` is a contract violation (blocks what is downstream),
 ``warn`` is an anomaly (reported, never blocks). Every rule is derived from the
-contract — columns present, non-null, lower bounds, allowed values, unique key,
-token parts never above their whole (the same pairs landing validates), days
-inside the partition — or read from the contract's optional ``checks:`` list
+contract — columns present, the row promises landing validates too
+(:func:`pipelines.contracts.row_rules`: non-null, lower bounds, allowed values,
+token parts never above their whole), unique key, days inside the partition — or
+read from the contract's optional ``checks:`` list
 (cross-column rules and anomalies, written as expectations):
 
     checks:
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pipelines.contracts import TOKEN_PARTS, Contract
+from pipelines.contracts import Contract, row_rules
 
 ERROR, WARN = "error", "warn"
 UNIQUE = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
@@ -77,27 +78,28 @@ def contract_rules(contract: Contract, days: list[date] | None = None) -> list[R
             why="every contract column is present (more are welcome)",
         )
     ]
-    for c in contract.columns:
-        if not c.nullable:
-            rules.append(Rule("expect_column_values_to_not_be_null", {"column": c.name}, why=c.description))
-        if c.min is not None:
-            rules.append(Rule("expect_column_values_to_be_between", {"column": c.name, "min_value": c.min}, why=c.description))
-        if c.allowed is not None:
-            rules.append(Rule("expect_column_values_to_be_in_set", {"column": c.name, "value_set": list(c.allowed)}))
+    promised = [r for r in row_rules(contract) if not r.landing_only]
+    for r in promised:
+        why = contract.column(r.column).description
+        if r.kind == "not_null":
+            rules.append(Rule("expect_column_values_to_not_be_null", {"column": r.column}, why=why))
+        elif r.kind == "min":
+            rules.append(Rule("expect_column_values_to_be_between", {"column": r.column, "min_value": r.value}, why=why))
+        elif r.kind == "allowed":
+            rules.append(Rule("expect_column_values_to_be_in_set", {"column": r.column, "value_set": list(r.value)}))
     if len(contract.key) == 1:
         rules.append(Rule("expect_column_values_to_be_unique", {"column": contract.key[0]}, why=f"grain: {contract.grain}"))
     elif contract.key:
         rules.append(
             Rule("expect_compound_columns_to_be_unique", {"column_list": list(contract.key)}, why=f"grain: {contract.grain}")
         )
-    names = set(contract.names)
-    for part, whole in TOKEN_PARTS:
-        if part in names and whole in names:
+    for r in promised:
+        if r.kind == "part_of":
             rules.append(
                 Rule(
                     "expect_column_pair_values_a_to_be_greater_than_b",
-                    {"column_A": whole, "column_B": part, "or_equal": True},
-                    why=f"{part} is a part of {whole}",
+                    {"column_A": r.value, "column_B": r.column, "or_equal": True},
+                    why=f"{r.column} is a part of {r.value}",
                 )
             )
     if days is not None and contract.partition:

@@ -1,6 +1,6 @@
 """`tokenbooks doctor`: what stands between the bill and full attribution, ranked by dollars.
 
-Read from the warehouse after a build, over a range of days:
+Read from the warehouse after a build, over a range of days (the queries: ``models/reports/doctor_*.sql``):
 
 - models the data could not resolve (a deployment, proxy model group or inference profile name that neither
   another source of the same call nor the bill's own lines tie to a model): their calls have no list price and
@@ -24,73 +24,7 @@ from typing import Any
 import duckdb
 
 from pipelines.db import frame
-
-UNRESOLVED_MODELS = """
-    with calls as (
-        select provider, model, model_raw, day, count(*) as calls,
-        from fct_llm_calls
-        -- an endpoint's calls carry its hourly cost (mart_endpoints), no list price: nothing to alias or price
-        where day between $start and $end and not is_priced and status <> 'rate_limited' and not response_cache_hit
-          and endpoint is null
-        group by all
-    ),
-    provider_gap as (
-        select day, provider, sum(unattributed_cost_usd) as unattributed_usd
-        from fct_reconciliation where day between $start and $end group by all
-    )
-    select calls.provider, calls.model, min(calls.model_raw) as model_raw, sum(calls.calls) as calls,
-           count(distinct calls.day) as days, coalesce(sum(provider_gap.unattributed_usd), 0) as unattributed_usd,
-    from calls left join provider_gap using (day, provider)
-    group by all
-    order by unattributed_usd desc, calls desc
-"""
-UNOWNED = """
-    select provider, unattributed_owner as owner, string_agg(distinct gap_reason, ', ' order by gap_reason) as reasons,
-           sum(unattributed_cost_usd) as unattributed_usd,
-    from fct_reconciliation
-    where day between $start and $end and owner_app is null and unattributed_cost_usd > 0
-    group by all
-    having sum(unattributed_cost_usd) >= 0.005
-    order by unattributed_usd desc
-"""
-COVERAGE = """
-    select provider, model, owner, owner_app, sum(billed_cost_usd) as billed_usd,
-           sum(attributed_cost_usd) as attributed_usd, sum(unattributed_cost_usd) as unattributed_usd,
-           case when sum(billed_cost_usd) > 0 then sum(attributed_cost_usd) / sum(billed_cost_usd) end as coverage,
-           arg_max(gap_reason, abs(unattributed_cost_usd)) as gap_reason,
-    from fct_reconciliation
-    where day between $start and $end
-    group by all
-    order by unattributed_usd desc, billed_usd desc
-"""
-CHANNELS = """
-    with per_channel as (
-        select provider, model, channel, min(channel_rank) as channel_rank, bool_or(stands) as stands,
-               max(abs(tokens_vs_standing)) as token_difference, count(distinct day) as days,
-        from fct_usage_channels
-        where day between $start and $end and channels > 1
-        group by all
-    )
-    select provider, model,
-           string_agg(channel || case when stands then ' (stands)' else '' end, ', ' order by channel_rank, channel)
-               as channels,
-           max(token_difference) as max_token_difference, max(days) as days,
-    from per_channel
-    group by all
-    order by provider, model
-"""
-MERGED = """
-    select sources, count(*) as calls
-    from fct_llm_calls
-    where day between $start and $end and merged_without_id
-    group by all
-    order by calls desc
-"""
-TOTALS = """
-    select coalesce(sum(billed_cost_usd), 0) as billed_usd, coalesce(sum(attributed_cost_usd), 0) as attributed_usd,
-           coalesce(sum(unattributed_cost_usd), 0) as unattributed_usd
-    from fct_reconciliation where day between $start and $end
-"""
+from pipelines.warehouse.models import query_sql
 
 
 @dataclass
@@ -129,10 +63,11 @@ def owner_line(row: dict[str, Any]) -> str:
 
 def diagnose(con: duckdb.DuckDBPyConnection, start: date, end: date) -> Diagnosis:
     p = {"start": start, "end": end}
-    rows = lambda sql: frame(con, sql, p).to_dicts()  # noqa: E731
+    rows = lambda name: frame(con, query_sql(f"doctor_{name}"), p).to_dicts()  # noqa: E731 - models/reports/doctor_*.sql
     return Diagnosis(
-        start=start, end=end, totals=rows(TOTALS)[0], unresolved_models=rows(UNRESOLVED_MODELS),
-        unowned=rows(UNOWNED), coverage=rows(COVERAGE), channels=rows(CHANNELS), merged_without_id=rows(MERGED),
+        start=start, end=end, totals=rows("totals")[0], unresolved_models=rows("unresolved_models"),
+        unowned=rows("unowned"), coverage=rows("coverage"), channels=rows("channels"),
+        merged_without_id=rows("merged_without_id"),
     )
 
 

@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from pipelines.pricing.prices import price_table
-from pipelines.reporting.sections import AUDIENCE, rows
+from pipelines.reporting.sections import query, rows
 from pipelines.settings import Settings
 
 MTOK = Decimal(1_000_000)
@@ -30,25 +30,7 @@ TOKEN_PRICES = {
 
 
 def cache_savings(con: duckdb.DuckDBPyConnection, p: dict[str, Any]) -> Decimal:
-    return rows(con, f"""
-        select coalesce(sum(cache_savings_usd), 0) as saved from mart_unit_economics
-        where day between $start and $end and {AUDIENCE}
-    """, p)[0]["saved"]
-
-
-BATCH_USAGE = f"""
-    select day, provider, model,
-           sum(input_tokens - cached_input_tokens - cache_write_tokens) as uncached_input_tokens,
-           sum(cached_input_tokens) as cached_input_tokens,
-           sum(cache_write_tokens - cache_write_1h_tokens) as cache_write_5m_tokens,
-           sum(cache_write_1h_tokens) as cache_write_1h_tokens,
-           sum(output_tokens) as output_tokens,
-           sum(list_cost_usd) as list_cost_usd,
-    from fct_llm_calls
-    where day between $start and $end and is_batch and is_priced
-      and not response_cache_hit and status <> 'rate_limited' and {AUDIENCE}
-    group by all
-"""
+    return rows(con, query("digest_cache_savings"), p)[0]["saved"]
 
 
 def batch_saving(usage: list[dict[str, Any]], standard: dict[tuple, dict[str, Decimal]]) -> Decimal:
@@ -64,7 +46,7 @@ def batch_saving(usage: list[dict[str, Any]], standard: dict[tuple, dict[str, De
 
 
 def batch_savings(con: duckdb.DuckDBPyConnection, p: dict[str, Any], settings: Settings) -> Decimal:
-    usage = rows(con, BATCH_USAGE, p)
+    usage = rows(con, query("digest_batch_usage"), p)
     if not usage:
         return Decimal(0)
     pairs = pl.DataFrame([(u["provider"], u["model"]) for u in usage], schema=["provider", "model"], orient="row")
@@ -75,30 +57,7 @@ def batch_savings(con: duckdb.DuckDBPyConnection, p: dict[str, Any], settings: S
 
 
 def opportunities(con: duckdb.DuckDBPyConnection, p: dict[str, Any], limit: int = 5) -> list[dict[str, Any]]:
-    found = rows(con, f"""
-        with tiers as (
-            select app, feature,
-                   coalesce(sum(cost_usd) filter (where model_tier = 'frontier'), 0) / nullif(sum(cost_usd), 0)
-                       as frontier_share,
-                   string_agg(distinct provider || '/' || model, ', ' order by provider || '/' || model) as models,
-            from mart_cost_daily
-            where day between $start and $end and requests > 0 and {AUDIENCE}
-            group by all
-        ),
-        whatif as (
-            select app, feature, scenario, sum(requests) as requests,
-                   sum(current_list_cost_usd) as current_usd, sum(whatif_cost_usd) as whatif_usd,
-                   sum(saving_usd) as saving_usd,
-            from mart_whatif
-            where day between $start and $end and {AUDIENCE}
-            group by all
-        )
-        select whatif.*, tiers.models, tiers.frontier_share
-        from whatif
-        join tiers on tiers.app is not distinct from whatif.app and tiers.feature is not distinct from whatif.feature
-        where whatif.saving_usd > 0 and (whatif.scenario = 'batch' or tiers.frontier_share >= 0.5)
-        order by whatif.saving_usd desc
-    """, p)
+    found = rows(con, query("digest_opportunities"), p)
     best: dict[tuple, dict[str, Any]] = {}
     for r in found:
         kind = "batch" if r["scenario"] == "batch" else "model"

@@ -1,7 +1,7 @@
 """What-if re-pricing: a feature's real historical usage priced on another model, or through the batch API.
 
 Token counts by kind (uncached input, cache reads, 5m/1h cache writes, output) come
-from fct_llm_calls; the target's list prices from genai-prices for each day, so the
+from fct_llm_calls (``models/reports/whatif_usage.sql``); the target's list prices from genai-prices for each day, so the
 comparison uses the same price source as the warehouse.
 """
 
@@ -15,34 +15,9 @@ import duckdb
 
 from pipelines.db import frame
 from pipelines.pricing.prices import effective_prices
+from pipelines.warehouse.models import query_sql
 
 MTOK = Decimal(1_000_000)
-
-USAGE_SQL = """
-    select
-        day,
-        count(*) as requests,
-        sum(input_tokens - cached_input_tokens - cache_write_tokens)::bigint as uncached_input_tokens,
-        sum(cached_input_tokens)::bigint as cached_input_tokens,
-        sum(cache_write_tokens - cache_write_1h_tokens)::bigint as cache_write_5m_tokens,
-        sum(cache_write_1h_tokens)::bigint as cache_write_1h_tokens,
-        sum(output_tokens)::bigint as output_tokens,
-        -- with caching: calls that read no cache read the share of their input the day's cache hits read
-        coalesce(round(
-            sum(input_tokens - cached_input_tokens - cache_write_tokens) filter (where cached_input_tokens = 0)
-            * sum(cached_input_tokens) / nullif(sum(input_tokens) filter (where cached_input_tokens > 0), 0)
-        ), 0)::bigint as cacheable_tokens,
-        sum(list_cost_usd) as list_cost_usd,
-        sum(cost_usd) as cost_usd,
-        string_agg(distinct provider || '/' || model, ', ') as models,
-    from fct_llm_calls
-    where feature = $feature
-      and day between $start and $end
-      and not response_cache_hit and status <> 'rate_limited' and is_priced
-    group by day
-    order by day
-"""
-
 
 @dataclass
 class WhatIf:
@@ -71,7 +46,7 @@ def reprice(
     """The feature's billed calls in [start, end] on provider/model (through batch, and/or with prompt caching:
     the calls that read no cache read as much of their input from it as that day's cache hits did). Prices are
     the target's list prices with tokenbooks.yaml's ``price_overrides`` (negotiated discounts) applied."""
-    usage = frame(con, USAGE_SQL, {"feature": feature, "start": start, "end": end})
+    usage = frame(con, query_sql("whatif_usage"), {"feature": feature, "start": start, "end": end})
     total = Decimal(0)
     for row in usage.iter_rows(named=True):
         source, _, _, p = effective_prices(provider, model, row["day"], batch, overrides or [])

@@ -19,8 +19,8 @@ import duckdb
 from pipelines.contracts import contracts
 from pipelines.lake.store import committed_days
 from pipelines.settings import load_settings
-from pipelines.warehouse.models import PUBLISHED
-from pipelines.warehouse.publish import DERIVED_VIEWS, _collect_garbage
+from pipelines.warehouse.models import PUBLISHED, views as derived_views
+from pipelines.warehouse.publish import _collect_garbage
 from tests.quality.days import build, land_all, warehouse_totals, write_day
 
 DAY = date(2026, 11, 10)
@@ -70,7 +70,7 @@ def test_every_view_and_described_column_carries_its_description(home, tmp_path)
             "select table_name, column_name, comment from duckdb_columns() where not internal").fetchall()}
     finally:
         con.close()
-    expected = set(contracts("warehouse")) | set(DERIVED_VIEWS)
+    expected = set(contracts("warehouse")) | set(derived_views())
     assert set(views) == expected and all(views.values()), views
     for name, c in contracts("warehouse").items():
         assert views[name] == c.grain
