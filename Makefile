@@ -11,7 +11,7 @@ DEMO_DAYS ?= 30
 DEMO_CALLS ?= 5000
 DEMO_SEED ?= 7
 
-.PHONY: demo test test-tz mutate ui bench bench-small clean venv focus-validator
+.PHONY: demo test test-tz mutate ui bench bench-small bench-scale clean venv focus-validator
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ bench: $(STAMP)
 
 bench-small: $(STAMP)
 	$(BIN)/python -m benchmarks.run --calls-per-day 20000 --history-days 3
+
+# Throughput per core and a backfill with days built side by side (README, "Past one machine").
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale
 
 clean:
 	rm -rf $(VENV) $(FOCUS_VENV) data

@@ -221,6 +221,34 @@ def direct(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @phase
+def build_range(args: dict[str, Any]) -> dict[str, Any]:
+    """build_day for each of ``days`` (the warehouse step of a backfill, no Dagster, no publish); ``threads``
+    sets DuckDB's threads through the home's config as a user would (``duckdb_threads``)."""
+    settings = _settings(args["home"])
+    if args.get("threads"):
+        settings.config.duckdb_threads = int(args["threads"])
+    from pipelines.warehouse.build import build_day
+
+    per_day = []
+    for d in args["days"]:
+        t = time.perf_counter()
+        built = build_day(date.fromisoformat(d), settings)
+        per_day.append({"day": d, "seconds": round(time.perf_counter() - t, 3), "calls": built.rows.get("fct_llm_calls", 0)})
+    return {"per_day": per_day, "calls": sum(x["calls"] for x in per_day)}
+
+
+@phase
+def publish_only(args: dict[str, Any]) -> dict[str, Any]:
+    """Point the warehouse at every committed day (after a backfill's builds)."""
+    settings = _settings(args["home"])
+    from pipelines.warehouse.publish import publish
+
+    t = time.perf_counter()
+    publish(settings)
+    return {"publish_s": round(time.perf_counter() - t, 3)}
+
+
+@phase
 def profile_build(args: dict[str, Any]) -> dict[str, Any]:
     """Where build_day's time goes: load_inputs, each model, each table written (no Dagster)."""
     settings = _settings(args["home"])

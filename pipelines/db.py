@@ -39,6 +39,8 @@ def connect(settings: Settings, memory_limit: str | None = None, keep_order: boo
     con.execute("set TimeZone = 'UTC'")
     limit = memory_limit or settings.config.duckdb_memory_limit
     con.execute("set memory_limit = $m", {"m": limit})
+    if settings.config.duckdb_threads:
+        con.execute("set threads = $t", {"t": settings.config.duckdb_threads})
     if not keep_order:
         con.execute("set preserve_insertion_order = false")
     return con
