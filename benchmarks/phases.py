@@ -256,14 +256,32 @@ def profile_build(args: dict[str, Any]) -> dict[str, Any]:
     from pipelines.warehouse import build
     from pipelines.warehouse.models import MODELS, PUBLISHED, run_model
 
+    import threading
+
     day = date.fromisoformat(args["day"])
     con = connect(settings)
     timings: list[dict[str, Any]] = []
+    spill_dir = settings.work / "duckdb_tmp"
+
+    def spilled(stop: threading.Event, peak: list[int]) -> None:
+        # DuckDB spills to files in its temp directory and removes them after: the folder's peak size is the spill.
+        while not stop.wait(0.05):
+            try:
+                peak[0] = max(peak[0], sum(f.stat().st_size for f in spill_dir.iterdir()))
+            except OSError:
+                pass
 
     def timed(label, fn, *a):
-        t = time.perf_counter()
+        stop, peak = threading.Event(), [0]
+        watcher = threading.Thread(target=spilled, args=(stop, peak), daemon=True)
+        watcher.start()
+        t, c = time.perf_counter(), time.process_time()
         fn(*a)
-        timings.append({"step": label, "seconds": round(time.perf_counter() - t, 3)})
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        stop.set()
+        watcher.join()
+        timings.append({"step": label, "seconds": round(wall, 3), "cpu_s": round(cpu, 3),
+                        "spilled_mb": round(peak[0] / 1e6, 1)})
 
     timed("load_inputs", build.load_inputs, con, settings, day)
     for _, name in MODELS:  # as build_day does: a published model is written as soon as it is defined

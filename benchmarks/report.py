@@ -57,6 +57,8 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"| {ratio}×{_ok(ratio is not None and ratio <= TARGET_RATIO)} | {_n(r.get('calls_per_s'))} "
                 f"| {_mb(r['floor']['peak_rss_mb'])} | {_mb(rss)}{_ok(rss is not None and rss < TARGET_RSS_MB)} |"
             )
+    lines += _marginal(doc)
+    lines += _profile(doc)
     hist = [s for s in doc.get("sizes", []) if s.get("incrementality")]
     if hist:
         lines += [
@@ -100,6 +102,15 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"| {_s(empty.get('wall_s'))} | {_s(wh)} | {_s(d['build_day_s'] + d['publish_s'])} | {_s(dg_step)} "
                 f"| {_s(d.get('digest_s'))} |"
             )
+        empty = dag[0].get("empty_run", {})
+        er = empty.get("result") or {}
+        if er:
+            inside = (er.get("import_s") or 0) + (er.get("run_s") or 0)
+            lines += ["", f"Fixed cost of a night (the nightly job on a day with no data, a fresh process; target ≤ 10 s): "
+                          f"{_s(empty.get('wall_s'))} s = imports and definitions {_s(er.get('import_s'))} s + "
+                          + ", ".join(f"`{st['step']}` {st['seconds']:.1f} s" for st in er.get("steps", []))
+                          + f" + run overhead {_s(er.get('run_overhead_s'))} s + process start, instance and exit "
+                          f"{_s(empty['wall_s'] - inside)} s."]
         lines += ["", "Nightly steps (first size, first format): " + ", ".join(
             f"`{st['step']}` {st['seconds']:.1f}s" for st in dag[0]["formats"][next(iter(dag[0]["formats"]))]
             ["nightly"]["result"].get("steps", []))]
@@ -132,3 +143,50 @@ def markdown(doc: dict[str, Any]) -> str:
         lines += ["", f"Load average before phases: {min(loads):.1f}–{max(loads):.1f} (other work on the machine "
                       "inflates wall times; CPU seconds are in the JSON)."]
     return "\n".join(lines) + "\n"
+
+
+TARGET_MARGINAL = 2.5
+
+
+def _marginal(doc: dict[str, Any]) -> list[str]:
+    """Cost per extra million calls between the smallest and the largest size, of tokenbooks and of the floor."""
+    runs: dict[str, list[tuple[int, dict]]] = {}
+    for size in doc.get("sizes", []):
+        for fmt, r in size.get("formats", {}).items():
+            if "e2e_s" in r:
+                runs.setdefault(fmt, []).append((size["calls_per_day"], r))
+    out = []
+    for fmt, rs in runs.items():
+        if len(rs) < 2:
+            continue
+        (n0, a), (n1, b) = min(rs, key=lambda x: x[0]), max(rs, key=lambda x: x[0])
+        per_m = (n1 - n0) / 1e6
+        ours, floor = (b["e2e_s"] - a["e2e_s"]) / per_m, (b["floor"]["wall_s"] - a["floor"]["wall_s"]) / per_m
+        ratio = ours / floor if floor > 0 else None
+        if not out:
+            out += ["", "Marginal cost per million calls, (T(large) − T(small)) / millions between them: what a bigger "
+                        "day costs once the fixed cost of a night is paid.", "",
+                    "| log format | sizes | tokenbooks s per 1M | floor s per 1M | ratio (target ≤ 2.5) |", "|---|---|---|---|---|"]
+        out.append(f"| {fmt} | {n0:,} → {n1:,} | {ours:.1f} | {floor:.1f} | "
+                   f"{'–' if ratio is None else f'{ratio:.2f}×'}{_ok(ratio is not None and ratio <= TARGET_MARGINAL)} |")
+    return out
+
+
+def _profile(doc: dict[str, Any]) -> list[str]:
+    """The warehouse step model by model at the largest size profiled, and whether each spilled."""
+    prof = [s for s in doc.get("sizes", []) if s.get("profile_build")]
+    if not prof:
+        return []
+    s = max(prof, key=lambda x: x["calls_per_day"])
+    steps = s["profile_build"]["result"]["timings"]
+    total = sum(t["seconds"] for t in steps) or 1
+    out = ["", f"The warehouse step at {s['label']} calls/day, step by step (`build_day` without Dagster; a published "
+               "model's time is its `write` step, where it is computed; spilled = peak size of DuckDB's temp files):", "",
+           "| step | wall s | share | cpu s | spilled |", "|---|---|---|---|---|"]
+    for t in sorted(steps, key=lambda x: -x["seconds"]):
+        if t["seconds"] < 0.05 * total / 10:
+            continue
+        spill = t.get("spilled_mb")
+        out.append(f"| {t['step']} | {t['seconds']:.1f} | {100 * t['seconds'] / total:.0f} % | {_s(t.get('cpu_s'))} "
+                   f"| {'–' if spill is None else ('no' if not spill else f'{spill:,.0f} MB')} |")
+    return out
