@@ -78,6 +78,13 @@ class Bench:
             "sizes": [],
         }
 
+    def home(self, path: Path) -> Path:
+        """A home for one measurement, with ``--memory-limit`` as its tokenbooks.yaml's duckdb_memory_limit."""
+        path.mkdir(parents=True, exist_ok=True)
+        if self.args.memory_limit:
+            (path / "tokenbooks.yaml").write_text(f"duckdb_memory_limit: {self.args.memory_limit}\n")
+        return path
+
     def say(self, msg: str) -> None:
         print(f"[{datetime.now().strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -143,7 +150,7 @@ class Bench:
                                  "bytes": sum(os.path.getsize(f) for f in files)}
             self.say(f" {fmt}: floor")
             r["floor"] = self.phase("floor", {"files": files, "out_dir": str(sdir / "floor")})
-            home = sdir / f"home-{fmt}"
+            home = self.home(sdir / f"home-{fmt}")
             env = {"DAGSTER_HOME": str(home / "dagster_home")}
             self.say(f" {fmt}: tokenbooks ingest + nightly (empty warehouse)")
             r["ingest"] = self.phase("ingest", {"home": str(home), "files": files, "root": str(raw)}, env)
@@ -170,7 +177,7 @@ class Bench:
         res["direct"] = self.phase("direct", {"home": str(home), "day": day.isoformat()}, env)
         if self.args.profile:
             res["profile_build"] = self.phase("profile_build", {"home": str(home), "day": day.isoformat()}, env)
-        null_home = sdir / "home-null"
+        null_home = self.home(sdir / "home-null")
         res["empty_run"] = self.phase(
             "nightly",
             {"home": str(null_home), "dagster_home": str(null_home / "dagster_home"),
@@ -189,7 +196,7 @@ class Bench:
     def history(self, sdir: Path, n: int, history: int, day: date, raw_day: Path, fmt: str,
                 empty: dict[str, Any]) -> dict[str, Any]:
         """Land and build H earlier days, then the same nightly of day D as in the empty warehouse."""
-        home = sdir / "home-history"
+        home = self.home(sdir / "home-history")
         env = {"DAGSTER_HOME": str(home / "dagster_home")}
         dh = str(home / "dagster_home")
         out: dict[str, Any] = {"history_days": history, "format": fmt, "generate": [], "ingest": []}
@@ -297,6 +304,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work", help="scratch folder for generated data (default benchmarks/work/)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--keep", action="store_true", help="keep generated data and homes")
+    p.add_argument("--memory-limit", help="duckdb_memory_limit for tokenbooks' homes (default: the config's)")
     p.add_argument("--profile", action="store_true", help="also time build_day's models one by one")
     p.add_argument("--no-validation-cost", action="store_true", help="skip benchmarks/validation_cost.py")
     p.add_argument("--no-latest", action="store_true", help="do not overwrite <out>/latest.*")
