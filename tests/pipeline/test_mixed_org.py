@@ -11,15 +11,11 @@ usage in the GCP export, an Azure bill in EUR. Built through Dagster like the ni
 import json
 from decimal import Decimal
 
-import dagster as dg
 import duckdb
 import pytest
 
-from pipelines.db import open_warehouse
-from pipelines.ingest.pending import land_pending
-from pipelines.run import build_days
-from pipelines.sample import SampleSpec, generate
-from pipelines.settings import load_settings
+from pipelines.sample import SampleSpec
+from tests.pipeline.orgs import built_org
 
 CENT = Decimal("0.01")
 SPEC = SampleSpec(days=3, calls_per_day=1500, seed=3, log_formats=("mixed",))
@@ -29,22 +25,8 @@ USAGE_FIELDS = ["input_tokens", "cached_input_tokens", "cache_write_tokens", "ca
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
-    root = tmp_path_factory.mktemp("mixed")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        (root / "dagster_home").mkdir()
-        settings = load_settings(home=root / "tb")
-        settings.ensure_dirs()
-        truth = generate(settings.landing, SPEC)
-        # The sample's always-on endpoints need their endpoints: lines (capacity, models, the PT's resource).
-        (root / "tokenbooks.yaml").write_text(truth.mixed["endpoints"]["config"])
-        settings = load_settings(home=root / "tb", config=root / "tokenbooks.yaml")
-        landed = land_pending(settings)
-        result = build_days(settings, SPEC.first_day, SPEC.end_day, dagster_instance=dg.DagsterInstance.ephemeral())
-        assert result.success
-        con = open_warehouse(settings)
+    with built_org(tmp_path_factory.mktemp("mixed"), SPEC) as (_, truth, landed, con):
         yield json.loads(truth.to_json()), landed, con
-        con.close()
 
 
 def test_every_file_lands_whole(org):

@@ -9,15 +9,11 @@ amounts, and nothing else.
 from datetime import date
 from decimal import Decimal
 
-import dagster as dg
 import pytest
 
 from pipelines.contracts import contracts
-from pipelines.db import open_warehouse
-from pipelines.ingest.pending import land_pending
-from pipelines.run import build_days
-from pipelines.sample import SampleSpec, generate
-from pipelines.settings import load_settings
+from pipelines.sample import SampleSpec
+from tests.pipeline.orgs import built_org
 
 CENT = Decimal("0.01")
 SPEC = SampleSpec(days=8, calls_per_day=500, seed=11)
@@ -25,21 +21,8 @@ SPEC = SampleSpec(days=8, calls_per_day=500, seed=11)
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
-    root = tmp_path_factory.mktemp("org")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        (root / "dagster_home").mkdir()
-        settings = load_settings(home=root / "tb")
-        settings.ensure_dirs()
-        truth = generate(settings.landing, SPEC)
-        landed = land_pending(settings)
-        result = build_days(
-            settings, SPEC.first_day, SPEC.end_day, dagster_instance=dg.DagsterInstance.ephemeral()
-        )
-        assert result.success
-        con = open_warehouse(settings)
-        yield settings, truth, landed, con
-        con.close()
+    with built_org(tmp_path_factory.mktemp("org"), SPEC) as built:
+        yield built
 
 
 def test_every_file_lands_whole(org):
