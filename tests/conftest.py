@@ -28,6 +28,21 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
+def land_and_build(settings: Settings, files: list[Path], days: list) -> Settings:
+    """Land each file (whole: no error, nothing quarantined), build each day, publish: a hand-made warehouse."""
+    from pipelines.ingest.land import land_file
+    from pipelines.warehouse.build import build_day
+    from pipelines.warehouse.publish import publish
+
+    for path in files:
+        result = land_file(path, settings)
+        assert result.error is None and result.quarantined == 0, result.error
+    for day in days:
+        build_day(day, settings)
+    publish(settings)
+    return settings
+
+
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")

@@ -25,12 +25,10 @@ import duckdb
 import pytest
 
 from pipelines.db import open_warehouse
-from pipelines.ingest.land import land_file
 from pipelines.reporting.digest import load_digest, render
 from pipelines.reporting.doctor import diagnose
 from pipelines.settings import Recipient, load_settings
-from pipelines.warehouse.build import build_day
-from pipelines.warehouse.publish import publish
+from tests.conftest import land_and_build
 from tests.quality.days import committed_problems
 
 MONDAY, SUNDAY = date(2026, 6, 1), date(2026, 5, 31)
@@ -94,12 +92,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     settings = load_settings(home=home)
     cur(home / "cur.csv")
     calls(home / "calls.jsonl")
-    for name in ("cur.csv", "calls.jsonl"):
-        result = land_file(home / name, settings)
-        assert result.error is None and result.quarantined == 0, result.error
-    for day in (SUNDAY, MONDAY):
-        build_day(day, settings)
-    publish(settings)
+    land_and_build(settings, [home / "cur.csv", home / "calls.jsonl"], (SUNDAY, MONDAY))
     return settings
 
 

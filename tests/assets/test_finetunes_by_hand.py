@@ -24,10 +24,8 @@ import duckdb
 import pytest
 
 from pipelines.db import open_warehouse
-from pipelines.ingest.land import land_file
 from pipelines.settings import load_settings
-from pipelines.warehouse.build import build_day
-from pipelines.warehouse.publish import publish
+from tests.conftest import land_and_build
 
 NOV2, NOV3 = date(2026, 11, 2), date(2026, 11, 3)
 FT_MINI, FT_41 = "ft:gpt-4o-mini-2024-07-18:acme::abc123", "ft:gpt-4.1-mini-2025-04-14:acme::def456"
@@ -66,12 +64,7 @@ def built(tmp_path_factory: pytest.TempPathFactory):
     settings = load_settings(home=home)
     costs(home / "costs.json")
     calls(home / "calls.jsonl")
-    for name in ("costs.json", "calls.jsonl"):
-        result = land_file(home / name, settings)
-        assert result.error is None and result.quarantined == 0, result.error
-    for day in (NOV2, NOV3):
-        build_day(day, settings)
-    publish(settings)
+    land_and_build(settings, [home / "costs.json", home / "calls.jsonl"], (NOV2, NOV3))
     con = open_warehouse(settings)
     yield con
     con.close()
