@@ -13,6 +13,8 @@ import dagster as dg
 
 from pipelines.contracts import contract
 from pipelines.ingest.assets import admin_api_pulls, landed_files
+from pipelines.lake.store import LANDED
+from pipelines.lake.store import landed_files as landed_day_files
 from pipelines.partitions import daily
 from pipelines.quality.suites import warm_up
 from pipelines.resources import TokenbooksResource
@@ -42,7 +44,9 @@ WAREHOUSE_SPECS = [
 def warehouse_day(context: dg.AssetExecutionContext, tokenbooks: TokenbooksResource):
     """Builds every warehouse table for each day in the run's partitions, then publishes the warehouse."""
     settings = tokenbooks.settings
-    warm_up()  # the checks after this step need GX: import it while DuckDB builds the days
+    days = [date.fromisoformat(key) for key in context.partition_keys]
+    if any(landed_day_files(settings, table, day) for table in LANDED for day in days):
+        warm_up()  # the checks after this step need GX: import it while DuckDB builds the days (none if no rows)
     totals = {name: 0 for name in PUBLISHED}
     unpriced: set[str] = set()
     for key in context.partition_keys:

@@ -96,3 +96,17 @@ def test_several_days_are_validated_together_but_judged_apart(built, tmp_path):
     reports = check_table(duckdb.connect(), contract("fct_llm_calls"), files)
     assert reports[other].failed() == [] and reports[other].rows == 12
     assert {r.rule.name for r in reports[DAY].failed()} == set(EXPECTED_FAILURES)
+
+
+def test_a_table_with_no_rows_still_has_its_columns_checked(tmp_path):
+    """No rows: row-level rules pass on their exact counts (GX is not started), the column set is still judged."""
+    con = duckdb.connect()
+    whole = tmp_path / "whole.parquet"
+    contract("mart_cost_daily").empty().write_parquet(whole)
+    short = tmp_path / "short.parquet"
+    contract("mart_cost_daily").empty().drop("feature").write_parquet(short)
+    ok = check_table(con, contract("mart_cost_daily"), {DAY: [str(whole)]})[DAY]
+    assert ok.rows == 0 and ok.failed() == [], [r.summary() for r in ok.failed()]
+    broken = check_table(con, contract("mart_cost_daily"), {DAY: [str(short)]})[DAY]
+    failed = {r.rule.name: r for r in broken.failed()}
+    assert "table_columns_to_match_set" in failed and failed["table_columns_to_match_set"].examples == ["feature"]
