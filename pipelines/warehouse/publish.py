@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import contract, contracts
+from pipelines.db import sql_str
 from pipelines.settings import Settings
 from pipelines.warehouse.build import committed_days, committed_files
 
@@ -211,11 +212,6 @@ DERIVED_COMMENTS = {
 }
 
 
-def sql_literal(value: str) -> str:
-    """Quote our own file paths and contract descriptions for DDL (which cannot take parameters)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def published_tables() -> list[str]:
     """Every table with a warehouse contract is published (schemas/warehouse/*.yaml)."""
     return sorted(contracts("warehouse"))
@@ -232,7 +228,7 @@ def publish(settings: Settings) -> Path:
     try:
         for name, files in tables.items():
             if files:
-                listing = ", ".join(sql_literal(os.path.relpath(f, settings.home)) for f in files)
+                listing = ", ".join(sql_str(os.path.relpath(f, settings.home)) for f in files)
                 con.execute(f"create view {name} as select * from read_parquet([{listing}], union_by_name = true)")
             else:
                 cols = ", ".join(f'null::{c.type} as "{c.name}"' for c in contract(name).columns)
@@ -256,10 +252,10 @@ def publish(settings: Settings) -> Path:
 
 def _comment(con: duckdb.DuckDBPyConnection, view: str, grain: str, descriptions: dict[str, str]) -> None:
     """COMMENT ON the view and each of its columns that schemas/ describes (names are code constants)."""
-    con.execute(f"comment on view {view} is {sql_literal(grain)}")
+    con.execute(f"comment on view {view} is {sql_str(grain)}")
     for (column,) in con.execute(f"select column_name from (describe {view})").fetchall():
         if descriptions.get(column):
-            con.execute(f'comment on column {view}."{column}" is {sql_literal(descriptions[column])}')
+            con.execute(f'comment on column {view}."{column}" is {sql_str(descriptions[column])}')
 
 
 def _collect_garbage(settings: Settings, days: dict[date, dict], now: float | None = None) -> None:
