@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from pipelines.contracts import Contract
+from pipelines.ingest.formats.base import QUARANTINE_SCHEMA
 
 # (part, whole): the part can never exceed the whole.
 TOKEN_PARTS = [
@@ -64,7 +65,7 @@ def validate(df: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.Dat
     """Return (good rows, quarantine rows with record/field/reason/raw)."""
     checks = rules(contract)
     if df.is_empty() or not checks:
-        return df, pl.DataFrame(schema={"record": pl.Int64, "field": pl.String, "reason": pl.String, "raw": pl.String})
+        return df, pl.DataFrame(schema=QUARANTINE_SCHEMA)
     field_expr = pl.lit(None, pl.String)
     reason_expr = pl.lit(None, pl.String)
     for field, reason, bad in reversed(checks):

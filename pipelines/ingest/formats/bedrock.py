@@ -22,23 +22,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.ingest.attributes import (
-    AttributeMapping,
-    Params,
-    bigint_sql,
-    count_errors_sql,
-    dimension_columns,
-    finish_reason_sql,
-    json_dotted_path,
-    json_records_sql,
-    member_sql,
-    status_sql,
-)
-from pipelines.ingest.attributes import run_sql
+from pipelines.ingest.attributes import AttributeMapping, Params, dimension_columns, json_dotted_path, member_sql
+from pipelines.ingest.formats.jsonsource import json_records_sql, run_sql
+from pipelines.ingest.formats.tokens import bigint_sql, count_errors_sql
+from pipelines.ingest.formats.values import rfc3339_sql
+from pipelines.ingest.formats.vocabulary import finish_reason_sql, status_sql
 from pipelines.ingest.formats.aws import PROVIDER
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.readers import json_head
-from pipelines.ingest.formats.values import rfc3339_sql
 
 IAM_ROLE = r"^(arn:aws[a-z-]*:sts::\d+:assumed-role/[^/]+)/.*$"
 

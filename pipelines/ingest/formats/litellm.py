@@ -21,28 +21,18 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.attributes import (
-    AttributeMapping,
-    Params,
-    bigint_sql,
+from pipelines.ingest.attributes import AttributeMapping, Params, dimension_columns, member_sql
+from pipelines.ingest.formats.jsonsource import first_record, json_records_sql, run_sql
+from pipelines.ingest.formats.tokens import bigint_sql, count_errors_sql, input_tokens_sql, output_tokens_sql
+from pipelines.ingest.formats.values import (
     bool_sql,
-    count_errors_sql,
-    dimension_columns,
-    finish_reason_sql,
-    first_record,
-    input_tokens_sql,
     json_list_sql,
     json_object_sql,
-    json_records_sql,
     latency_sql,
-    member_sql,
     money_sql,
-    output_tokens_sql,
-    provider_sql,
-    run_sql,
-    status_sql,
     timestamp_sql,
 )
+from pipelines.ingest.formats.vocabulary import finish_reason_sql, provider_sql, status_sql
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
 from pipelines.ingest.formats.csvrows import CsvRows, csv_rows
 

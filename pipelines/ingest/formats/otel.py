@@ -21,24 +21,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.attributes import (
-    AttributeMapping,
-    FIELDS,
-    Params,
-    bigint_sql,
-    bool_sql,
-    connect,
-    finish_reason_sql,
-    count_errors_sql,
-    dimension_columns,
-    input_tokens_sql,
-    lines_sql,
-    output_tokens_sql,
-    provider_sql,
-    status_sql,
-)
+from pipelines.ingest.attributes import AttributeMapping, FIELDS, Params, dimension_columns
+from pipelines.ingest.formats.lines import lines_sql
+from pipelines.ingest.formats.tokens import bigint_sql, count_errors_sql, input_tokens_sql, output_tokens_sql
+from pipelines.ingest.formats.values import bool_sql, whole_number_sql
+from pipelines.ingest.formats.vocabulary import finish_reason_sql, provider_sql, status_sql
+from pipelines.db import connect
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, read_error
-from pipelines.ingest.formats.values import whole_number_sql
 
 _VALUE = {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR",
           # gen_ai.response.finish_reasons is a string array: its first element is the call's reason.
