@@ -54,7 +54,7 @@ class BedrockInvocationCalls(CallLogFormat):
             owner_apps=[str(v.get("app") or "") for v in owners.values()] or [""],
         )
 
-    def declare(self, path: Path, ctx: ParseContext, mapping: AttributeMapping, params: Params) -> CallLog:
+    def declare(self, path: Path, ctx: ParseContext, mapping: AttributeMapping, params: Params, **source) -> CallLog:
         def top(key: str) -> str:
             return f"nullif(trim(json_extract_string(j, {params.add(json_dotted_path(key))})), '')"
 

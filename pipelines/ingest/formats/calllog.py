@@ -103,7 +103,8 @@ class CallLogFormat(InputFormat):
 
     table = "calls"
 
-    def declare(self, path: Path, ctx: ParseContext, mapping: AttributeMapping, params: Params) -> CallLog:
+    def declare(self, path: Path, ctx: ParseContext, mapping: AttributeMapping, params: Params, **source) -> CallLog:
+        """The format's CallLog; ``params`` takes what its SQL binds, ``source`` what ``read`` was given."""
         raise NotImplementedError  # pragma: no cover - interface
 
     def params(self, path: Path, ctx: ParseContext) -> Params:
@@ -111,7 +112,10 @@ class CallLogFormat(InputFormat):
         return Params(path=str(path))
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        params = self.params(path, ctx)
-        log = self.declare(path, ctx, AttributeMapping.from_settings(ctx.settings), params)
+        return self.read(path, ctx, self.params(path, ctx))
+
+    def read(self, path: Path, ctx: ParseContext, params: Params, **source) -> Parsed:
+        """Render the declaration and run it: the rows, and the records it could not read."""
+        log = self.declare(path, ctx, AttributeMapping.from_settings(ctx.settings), params, **source)
         good, quarantine = split_errors(run_sql(path, render(log), params))
         return Parsed(rows=good, quarantine=quarantine)
