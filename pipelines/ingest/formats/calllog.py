@@ -53,18 +53,25 @@ class CallLog:
     rules: list[Rule] = field(default_factory=list)
     counts: dict[str, str] = field(default_factory=dict)
     raw: str = "null::varchar"
+    materialized: tuple[str, ...] = ()  # stages DuckDB must compute once, not inline into each use
+    # A record that cannot be read at all (its condition over the last stage; its reason over fields and helpers).
+    unreadable: Rule = Rule("$", "j is null", "'not valid JSON'")
 
 
 def render(log: CallLog) -> str:
     """The query of a call log: its rows with ``_error_field``/``_error_reason`` and ``raw`` (see ``split_errors``)."""
     ctes = {"records": log.records, **log.stages}
     count_field, count_reason = count_errors_sql(log.counts) if log.counts else ("null", "null")
-    helpers = {"_unreadable": "j is null", **log.helpers, "_count_field": count_field, "_count_reason": count_reason}
-    rules = [Rule("$", "_unreadable", "'not valid JSON'"), *log.rules, Rule("", "_count_field is not null", "_count_reason")]
+    # The record's own columns are read in ``mapped``; the rules see its fields and helpers.
+    helpers = {"_unreadable": log.unreadable.condition, **log.helpers, "_count_field": count_field, "_count_reason": count_reason}
+    unreadable = Rule(log.unreadable.field, "_unreadable", log.unreadable.reason)
+    rules = [unreadable, *log.rules, Rule("", "_count_field is not null", "_count_reason")]
     error_field = " ".join(f"when {r.condition} then {_field(r)}" for r in rules)
     error_reason = " ".join(f"when {r.condition} then {r.reason}" for r in rules)
     columns = ",\n                ".join(f"{sql} as {name}" for name, sql in {**log.fields, **helpers}.items())
-    steps = ",\n            ".join(f"{name} as ({sql})" for name, sql in ctes.items())
+    steps = ",\n            ".join(
+        f"{name} as {'materialized ' if name in log.materialized else ''}({sql})" for name, sql in ctes.items()
+    )
     return f"""
         with {steps},
         mapped as (
