@@ -163,8 +163,3 @@ def json_dotted_path(key: str) -> str:
 def member_sql(obj: str, key: str, params: Params) -> str:
     """Member ``key`` (taken whole, dots and all) of the JSON object ``obj``, as text; the key is bound."""
     return f"json_extract_string({obj}, {params.add(json_path(key))})"
-
-
-def dimension_columns(dims: dict[str, str]) -> str:
-    """The mapped dimensions as select-list entries (``<expr> as app, …``), in the canonical order."""
-    return ", ".join(f"{dims[f]} as {f}" for f in DIMENSIONS)

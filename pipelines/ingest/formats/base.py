@@ -178,8 +178,6 @@ class InputFormat:
         raise NotImplementedError
 
 
-def quarantine_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=QUARANTINE_SCHEMA) if rows else pl.DataFrame(schema=QUARANTINE_SCHEMA)
 
 def split_errors(df: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split rows with ``_error_field`` into a quarantine frame; drop the helper ``_raw_*`` columns."""

@@ -55,6 +55,23 @@ def money_as_text(json_text: str) -> str:
 def has_money(types: list[str]) -> bool:
     return any(t.upper().startswith("DECIMAL") for t in types)
 
+# A record's first error, written ``field|reason`` (``_err``), as the two columns ``split_errors`` reads.
+ERROR_COLUMNS = ("split_part(_err, '|', 1) as _error_field, "
+                 "nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason")
+
+
+def export_checks(f: Field, text: str, typed: str) -> list[tuple[str, str]]:
+    """(condition, reason) SQL for each way field ``f`` of an export makes its record bad, given its ``text`` (blank
+    is null) and ``typed`` value: the rule set of the tabular readers (``readers.typed_records``)."""
+    checks = []
+    if f.required:
+        checks.append((f"{text} is null", "'missing required value'"))
+    if f.type != "VARCHAR" or f.parse:
+        checks.append((f"{text} is not null and {typed} is null and trim({text}) <> ''",
+                       f"'not {not_a(f.type)}: ' || left({text}, 80)"))
+    return checks
+
+
 def field_checks(f: Field, text: str, typed: str, json_type: str | None = None) -> list[tuple[str, str]]:
     """(condition, reason) SQL for each way field ``f`` makes its record bad, given the field's ``text``, its
     ``typed`` value and (for an identity field) the SQL of its JSON type: the one rule set both JSON readers below
@@ -120,8 +137,7 @@ def records_sql(source: str, fields: list[Field]) -> str:
             from typed
         )
         select * exclude (_err, _ok, _readable{"".join(f", _type_{f.name}" for f in identities)}) replace ({raw_if_bad}),
-               split_part(_err, '|', 1) as _error_field,
-               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason
+               {ERROR_COLUMNS}
         from checked
     """
     return sql

@@ -17,9 +17,9 @@ from pipelines.db import connect, sql_ident, sql_str
 from pipelines.ingest.formats.base import InputError, read_error
 from pipelines.ingest.formats.csvrows import csv_rows
 from pipelines.ingest.formats.envelopes import check_pages
-from pipelines.ingest.formats.fields import Field, has_money, money_as_text, records_sql
+from pipelines.ingest.formats.fields import ERROR_COLUMNS, Field, export_checks, has_money, money_as_text, records_sql
 from pipelines.ingest.formats.lines import LINES
-from pipelines.ingest.formats.values import instant_sql, not_a, rfc3339_sql, whole_number_sql
+from pipelines.ingest.formats.values import instant_sql, rfc3339_sql, whole_number_sql
 
 # Pages of the admin APIs: {"data": [bucket, ...], "has_more", "next_page"}, each bucket
 # {"start_time"|"starting_at", "end_time"|"ending_at", "results": [...]}. A file holds one page,
@@ -163,15 +163,11 @@ def typed_records(
     typed = ",\n".join(f"{_column_sql(c, picked[c.name])} as {c.name}" for c in cols)
     texts = ", ".join(f"{_text(picked[c.name])} as _raw_{c.name}" for c in present)
     # Checks read the typed value and its text (each parse runs once per row).
-    checks = []
-    for c in present:
-        if c.required:
-            checks.append(f"when _raw_{c.name} is null then {sql_str(c.name)} || '|missing required value'")
-        if c.type != "VARCHAR" or c.parse:
-            checks.append(
-                f"when _raw_{c.name} is not null and {c.name} is null and trim(_raw_{c.name}) <> '' then "
-                f"{sql_str(c.name)} || '|not {not_a(c.type)}: ' || left(_raw_{c.name}, 80)"
-            )
+    checks = [
+        f"when {condition} then {sql_str(c.name + '|')} || {reason}"
+        for c in present
+        for condition, reason in export_checks(c, f"_raw_{c.name}", c.name)
+    ]
     source_error = ""
     if "_source_error" in header:
         checks.insert(0, "when _source_error is not null then _source_error")
@@ -180,8 +176,7 @@ def typed_records(
     raw = "json_object(" + ", ".join(f"{sql_str(picked[c.name])}, _raw_{c.name}" for c in present) + ")::VARCHAR"
     if source_error:
         raw = f"coalesce(_source_raw, {raw})"
-    errors = """split_part(_err, '|', 1) as _error_field,
-               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason"""
+    errors = ERROR_COLUMNS
     typed_cte = f"""
         with src as ({source_sql}),
         parsed as (select _record, {typed}, {texts}{source_error} from src),
