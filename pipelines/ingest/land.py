@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from contextlib import contextmanager
+import os  # noqa: F401  (tests/mutations: the machine-zone mutant of the day rule below reads os.environ)
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -25,6 +23,7 @@ from pipelines.contracts import contract
 from pipelines.files import WriteError, atomic_write, replacing
 from pipelines.ingest.formats.base import QUARANTINE_SCHEMA, InputError, ParseContext, Parsed, read_error, record_count
 from pipelines.ingest.formats.lines import LineCounter
+from pipelines.ingest.pieces import parse_piece, pieces
 from pipelines.ingest.privacy import pseudonymise, scrub_quarantine
 from pipelines.ingest.registry import detect
 from pipelines.ingest.validate import validate
@@ -114,9 +113,9 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         result.format, result.table = form.name, form.table
         ctx = ParseContext(settings=settings, delivery_id=sha[:24])
         quarantines, days, unpriced = [], set(), set()
-        for piece, lines_before, piece_lines, stem in _pieces(path, form, settings, sha, lines):
+        for piece, lines_before, piece_lines, stem in pieces(path, form, settings, sha, lines):
             ctx.lines = piece_lines  # counted already: the reader need not read the piece again to count them
-            parsed = _shifted(_parse_piece(form, piece, path, ctx, lines_before), lines_before)
+            parsed = parse_piece(form, piece, path, ctx, lines_before)
             delivery = _delivery(form, parsed, ctx)
             # The same steps for every table the format yields: its own, then any read from the same records.
             tables = {
@@ -207,79 +206,6 @@ def _land_table(rows: pl.DataFrame, table: str, form, ctx: ParseContext, source_
     if table != form.table:  # a further table's refused rows name their table: "provider_usage.input_tokens"
         quarantine = quarantine.with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
     return LandedTable(good=good, landed=landed, quarantined=quarantined, quarantine=quarantine, days=days)
-
-
-# A file of one record per line (``InputFormat.line_records``) larger than this is landed in pieces of about
-# this size, so memory follows the piece, not the file (a day of 10M calls is ~7 GB of JSON lines). Measured peaks:
-# a clean 651 MB canonical log 1.0 GB; a 976 MB one with a bad line in its first piece (the line reader's path)
-# 2.5 GB, 2.9 GB when landed whole; a 1.28 GB OTLP log 3.2 GB in 1 GB pieces.
-PIECE_BYTES = 768 * 1024 * 1024
-
-
-def _pieces(path: Path, form, settings: Settings, sha: str, lines_in_file: int):
-    """Yield (file to parse, lines before it, lines in it, output file stem): the file itself, or its pieces
-    cut at line ends.
-
-    Pieces are written under ``work/`` one at a time and removed after use. Their Parquet files are
-    ``<sha>-<n>.parquet`` beside each other in the day partitions, so a re-landing overwrites them all.
-    """
-    if not getattr(form, "line_records", False) or path.stat().st_size <= PIECE_BYTES:
-        yield path, 0, lines_in_file, sha[:24]
-        return
-    folder = settings.work / "pieces"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{sha[:24]}.", suffix=".part")  # two landings, two pieces
-    os.close(fd)
-    piece = Path(name)
-    lines_before, index = 0, 0
-    with open(path, "rb") as src, _removed(piece):
-        while True:
-            with open(piece, "wb") as out:
-                size, counter = 0, LineCounter()
-                while size < PIECE_BYTES:
-                    block = src.read(min(1 << 20, PIECE_BYTES - size))
-                    if not block:
-                        break
-                    out.write(block)
-                    size += len(block)
-                    counter.update(block)
-                if size:
-                    rest = src.readline()  # finish the line the piece ends in
-                    out.write(rest)
-                    counter.update(rest)
-            if not size:
-                break
-            yield piece, lines_before, counter.lines, f"{sha[:24]}-{index:04d}"
-            lines_before += counter.lines
-            index += 1
-
-
-@contextmanager
-def _removed(path: Path):
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _parse_piece(form, piece: Path, path: Path, ctx: ParseContext, lines_before: int):
-    if piece == path:
-        return form.parse(path, ctx)
-    try:
-        return form.parse(piece, ctx)
-    except InputError as e:  # name the file the user gave, and the line in it
-        raise InputError(path, e.reason, e.record + lines_before if e.record else e.record, e.field) from e
-
-
-def _shifted(parsed, lines_before: int):
-    """A piece's record numbers as line numbers of the whole file."""
-    if not lines_before:
-        return parsed
-    shift = lambda df, col: df.with_columns(pl.col(col) + lines_before) if col in df.columns else df  # noqa: E731
-    parsed.rows = shift(parsed.rows, "_record")
-    parsed.quarantine = shift(parsed.quarantine, "record")
-    parsed.extra = {t: shift(df, "_record") for t, df in parsed.extra.items()}
-    return parsed
 
 
 def _delivery(form, parsed, ctx: ParseContext) -> dict:
