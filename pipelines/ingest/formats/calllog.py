@@ -12,6 +12,7 @@ Every expression is SQL built from code constants and bound parameters (``Params
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,12 @@ def render(log: CallLog) -> str:
     """
 
 
+def bound(sql: str, params: dict) -> dict:
+    """The parameters ``sql`` reads: a declaration may bind values for expressions it did not use (a mapped field
+    it has a column of its own for), and DuckDB refuses a parameter the query does not name."""
+    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
+
+
 def _field(rule: Rule) -> str:
     # The token-count rule names the count the record got wrong, from its own SQL.
     return "_count_field" if rule.field == "" else "'" + rule.field.replace("'", "''") + "'"
@@ -124,5 +131,6 @@ class CallLogFormat(InputFormat):
     def read(self, path: Path, ctx: ParseContext, params: Params, **source) -> Parsed:
         """Render the declaration and run it: the rows, and the records it could not read."""
         log = self.declare(path, ctx, AttributeMapping.from_settings(ctx.settings), params, **source)
-        good, quarantine = split_errors(run_sql(path, render(log), params))
+        sql = render(log)
+        good, quarantine = split_errors(run_sql(path, sql, bound(sql, params)))
         return Parsed(rows=good, quarantine=quarantine)
