@@ -8,7 +8,7 @@ shape, one ``TracesData`` per line of 1,000 spans, current GenAI attributes, int
 strings. Then, each in its own child process (wall, CPU, peak RSS of that process):
 
 * **floor** — DuckDB alone converts the file to Parquet once (``copy (select * from read_json(f))``);
-* **land** — ``land_file``: detect, parse the spans (in pieces of ``land.PIECE_BYTES``), map the
+* **land** — ``land_file``: detect, parse the spans (in pieces of ``pieces.PIECE_BYTES``), map the
   attributes, validate, write the lake.
 
 Results go to ``benchmarks/results/otlp-<timestamp>.json`` and ``.md``.

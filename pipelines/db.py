@@ -23,8 +23,22 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
         return pl.from_arrow(con.execute(sql, params or {}).to_arrow_table())
 
 
-def connect(settings: Settings, memory_limit: str | None = None, keep_order: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that spills to ``work/duckdb_tmp`` past ``duckdb_memory_limit`` (tokenbooks.yaml).
+def sql_str(value: str) -> str:
+    """Quote a code constant (a JSONPath, a column name, our own file path, a contract description) as a SQL string
+    literal, where SQL cannot take a bound parameter (DDL, a reader's column list). Never data."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_ident(name: str) -> str:
+    """Quote a code constant (a column or JSON key name) as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def connect(settings: Settings | None = None, memory_limit: str | None = None,
+            keep_order: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC. Without ``settings``: in memory with DuckDB's defaults, results in insertion order
+    (what a parser reading one file uses). With them: it spills to ``work/duckdb_tmp`` past
+    ``duckdb_memory_limit`` (tokenbooks.yaml).
 
     DuckDB's own default is 80 % of RAM, which a 10M-call day fills (17.6 GB measured); with the limit (2GB by
     default) a larger day spills and the build's memory stays flat as days grow.
@@ -32,6 +46,10 @@ def connect(settings: Settings, memory_limit: str | None = None, keep_order: boo
     Results come in no particular order (faster) unless ``keep_order``: reading a file whose row number is its
     line number needs the file's order.
     """
+    if settings is None:
+        con = duckdb.connect()
+        con.execute("set TimeZone = 'UTC'")
+        return con
     settings.work.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"temp_directory": str(settings.work / "duckdb_tmp")})
     # Timestamps without a zone are UTC and days are UTC dates, whatever zone the machine runs in (DuckDB's

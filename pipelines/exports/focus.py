@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
-from pipelines.db import connect, frame
+from pipelines.db import connect, frame, sql_str
 from pipelines.exports import identity
 from pipelines.files import replacing
 from pipelines.lake.store import committed_days, committed_files, day_file
@@ -27,7 +27,6 @@ from pipelines.quality.rules import ERROR
 from pipelines.quality.tables import check_table
 from pipelines.settings import Settings
 from pipelines.warehouse.models import sql_file
-from pipelines.warehouse.publish import sql_literal
 
 FOCUS_VERSION = "1.3"
 METHOD_ID = "tokenbooks-list-cost-proportional"
@@ -61,7 +60,7 @@ def load_day(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, doc:
         files = committed_files(settings, table, {day: doc})
         if files:
             # Our own committed paths (DDL takes no parameters).
-            listing = ", ".join(sql_literal(f) for f in files)
+            listing = ", ".join(sql_str(f) for f in files)
             con.execute(f"create or replace temp view {table} as select * from read_parquet([{listing}])")
         else:
             empty = contract(table).empty()  # noqa: F841 - read by DuckDB's replacement scan
@@ -133,7 +132,7 @@ def write(con: duckdb.DuckDBPyConnection, table: str, fmt: str, out: Path) -> in
 
 def _copy(con: duckdb.DuckDBPyConnection, table: str, fmt: str, path: Path) -> None:
     options = "format parquet" if fmt == "parquet" else "format csv, header, timestampformat '%Y-%m-%dT%H:%M:%SZ'"
-    con.execute(f"copy (select * from {table}) to {sql_literal(str(path))} ({options})")
+    con.execute(f"copy (select * from {table}) to {sql_str(str(path))} ({options})")
 
 
 def focus_file(settings: Settings, day: date) -> Path:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from contextlib import contextmanager
+import os  # noqa: F401  (tests/mutations: the machine-zone mutant of the day rule below reads os.environ)
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -23,7 +21,9 @@ import polars as pl
 
 from pipelines.contracts import contract
 from pipelines.files import WriteError, atomic_write, replacing
-from pipelines.ingest.formats.base import InputError, LineCounter, ParseContext, read_error
+from pipelines.ingest.formats.base import QUARANTINE_SCHEMA, InputError, ParseContext, Parsed, read_error, record_count
+from pipelines.ingest.formats.lines import LineCounter
+from pipelines.ingest.pieces import parse_piece, pieces
 from pipelines.ingest.privacy import pseudonymise, scrub_quarantine
 from pipelines.ingest.registry import detect
 from pipelines.ingest.validate import validate
@@ -46,6 +46,20 @@ class LandResult:
     unpriced_models: list[str] = field(default_factory=list)
     error: str | None = None
     also: dict[str, dict[str, int]] = field(default_factory=dict)  # further tables: {"landed": n, "quarantined": m}
+
+    def count(self, parsed: Parsed, tables: dict[str, "LandedTable"]) -> None:
+        """Add one parsed file (or piece): its own table's records here, further tables' under ``also``."""
+        own = tables[self.table]
+        quarantined = parsed.quarantine.height + own.quarantined
+        self.landed += own.landed
+        self.quarantined += quarantined
+        self.records_in += parsed.records_in if parsed.records_in is not None else own.landed + quarantined
+        self.skipped += parsed.skipped
+        for table, landed in tables.items():
+            if table != self.table:
+                also = self.also.setdefault(table, {"landed": 0, "quarantined": 0})
+                also["landed"] += landed.landed
+                also["quarantined"] += landed.quarantined
 
     def line(self) -> str:
         if self.error:
@@ -98,39 +112,23 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         form = detect(path, fmt)
         result.format, result.table = form.name, form.table
         ctx = ParseContext(settings=settings, delivery_id=sha[:24])
-        table_contract = contract(form.table)
         quarantines, days, unpriced = [], set(), set()
-        for piece, lines_before, piece_lines, stem in _pieces(path, form, settings, sha, lines):
+        for piece, lines_before, piece_lines, stem in pieces(path, form, settings, sha, lines):
             ctx.lines = piece_lines  # counted already: the reader need not read the piece again to count them
-            parsed = _shifted(_parse_piece(form, piece, path, ctx, lines_before), lines_before)
+            parsed = parse_piece(form, piece, path, ctx, lines_before)
             delivery = _delivery(form, parsed, ctx)
-            rows = _finish_rows(parsed.rows, form.table, ctx, str(path), form.name, delivery)
-            good, bad = validate(table_contract.conform(rows, keep=KEEP), table_contract)
-            quarantine = pl.concat(
-                [_scrubbed(_with_raw(parsed.quarantine), settings).select(QUARANTINE_COLS), bad.select(QUARANTINE_COLS)],
-                how="vertical_relaxed",
-            )
-            landed, quarantined = _records(good), parsed.quarantine.height + _records(bad)
-            result.landed += landed
-            result.quarantined += quarantined
-            result.records_in += parsed.records_in if parsed.records_in is not None else landed + quarantined
-            result.skipped += parsed.skipped
-            good = table_contract.conform(good)
-            days |= set(_write_partitions(good, settings.lake / form.table, sha, stem))
-            for table, extra_rows in parsed.extra.items():
-                extra_contract = contract(table)
-                finished = _finish_rows(extra_rows, table, ctx, str(path), form.name, delivery)
-                good_x, bad_x = validate(extra_contract.conform(finished, keep=KEEP), extra_contract)
-                days |= set(_write_partitions(extra_contract.conform(good_x), settings.lake / table, sha, stem))
-                also = result.also.setdefault(table, {"landed": 0, "quarantined": 0})
-                also["landed"] += _records(good_x)
-                also["quarantined"] += _records(bad_x)
-                bad_x = bad_x.select(QUARANTINE_COLS).with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
-                quarantine = pl.concat([quarantine, bad_x], how="vertical_relaxed")
-            quarantines.append(quarantine)
+            # The same steps for every table the format yields: its own, then any read from the same records.
+            tables = {
+                table: _land_table(rows, table, form, ctx, str(path), delivery, sha, stem)
+                for table, rows in {form.table: parsed.rows, **parsed.extra}.items()
+            }
+            result.count(parsed, tables)
+            quarantines.append(_scrubbed(_with_raw(parsed.quarantine), settings).select(QUARANTINE_COLS))
+            quarantines += [landed.quarantine for landed in tables.values()]
+            days |= {day for landed in tables.values() for day in landed.days}
             if form.table == "calls":
-                unpriced |= set(_unpriced(good, ctx))
-            del parsed, rows, good, bad
+                unpriced |= set(_unpriced(tables["calls"].good, ctx))
+            del parsed, tables
         quarantine = pl.concat(quarantines, how="vertical_relaxed")
         result.days = sorted(days)
         result.unpriced_models = sorted(unpriced)
@@ -181,87 +179,33 @@ def _remember(seen: Path, path: Path, manifest: Path) -> None:
 
 # Carried through validation beside the contract's columns: the record number, and how many records a row holds.
 KEEP = ("_record", "_n")
-QUARANTINE_COLS = ["record", "field", "reason", "raw"]
+QUARANTINE_COLS = list(QUARANTINE_SCHEMA)
 
 
-def _records(df: pl.DataFrame) -> int:
-    """How many of the file's records the rows hold (``_n`` per row when a parser summed records)."""
-    if "_n" in df.columns and df.height:
-        return int(df["_n"].fill_null(1).sum())
-    return df.height
+@dataclass
+class LandedTable:
+    """One table's rows of a parsed file (or piece), landed: counted in the file's records."""
+
+    good: pl.DataFrame  # as written (the contract's columns)
+    landed: int
+    quarantined: int
+    quarantine: pl.DataFrame  # the rows validation refused, as QUARANTINE_COLS
+    days: list[str]
 
 
-# A file of one record per line (``InputFormat.line_records``) larger than this is landed in pieces of about
-# this size, so memory follows the piece, not the file (a day of 10M calls is ~7 GB of JSON lines). Measured peaks:
-# a clean 651 MB canonical log 1.0 GB; a 976 MB one with a bad line in its first piece (the line reader's path)
-# 2.5 GB, 2.9 GB when landed whole; a 1.28 GB OTLP log 3.2 GB in 1 GB pieces.
-PIECE_BYTES = 768 * 1024 * 1024
-
-
-def _pieces(path: Path, form, settings: Settings, sha: str, lines_in_file: int):
-    """Yield (file to parse, lines before it, lines in it, output file stem): the file itself, or its pieces
-    cut at line ends.
-
-    Pieces are written under ``work/`` one at a time and removed after use. Their Parquet files are
-    ``<sha>-<n>.parquet`` beside each other in the day partitions, so a re-landing overwrites them all.
-    """
-    if not getattr(form, "line_records", False) or path.stat().st_size <= PIECE_BYTES:
-        yield path, 0, lines_in_file, sha[:24]
-        return
-    folder = settings.work / "pieces"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{sha[:24]}.", suffix=".part")  # two landings, two pieces
-    os.close(fd)
-    piece = Path(name)
-    lines_before, index = 0, 0
-    with open(path, "rb") as src, _removed(piece):
-        while True:
-            with open(piece, "wb") as out:
-                size, counter = 0, LineCounter()
-                while size < PIECE_BYTES:
-                    block = src.read(min(1 << 20, PIECE_BYTES - size))
-                    if not block:
-                        break
-                    out.write(block)
-                    size += len(block)
-                    counter.update(block)
-                if size:
-                    rest = src.readline()  # finish the line the piece ends in
-                    out.write(rest)
-                    counter.update(rest)
-            if not size:
-                break
-            yield piece, lines_before, counter.lines, f"{sha[:24]}-{index:04d}"
-            lines_before += counter.lines
-            index += 1
-
-
-@contextmanager
-def _removed(path: Path):
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
-
-
-def _parse_piece(form, piece: Path, path: Path, ctx: ParseContext, lines_before: int):
-    if piece == path:
-        return form.parse(path, ctx)
-    try:
-        return form.parse(piece, ctx)
-    except InputError as e:  # name the file the user gave, and the line in it
-        raise InputError(path, e.reason, e.record + lines_before if e.record else e.record, e.field) from e
-
-
-def _shifted(parsed, lines_before: int):
-    """A piece's record numbers as line numbers of the whole file."""
-    if not lines_before:
-        return parsed
-    shift = lambda df, col: df.with_columns(pl.col(col) + lines_before) if col in df.columns else df  # noqa: E731
-    parsed.rows = shift(parsed.rows, "_record")
-    parsed.quarantine = shift(parsed.quarantine, "record")
-    parsed.extra = {t: shift(df, "_record") for t, df in parsed.extra.items()}
-    return parsed
+def _land_table(rows: pl.DataFrame, table: str, form, ctx: ParseContext, source_file: str, delivery: dict,
+                sha: str, stem: str) -> LandedTable:
+    """finish -> conform -> validate -> write -> count: what every table a format yields goes through."""
+    table_contract = contract(table)
+    finished = _finish_rows(rows, table, ctx, source_file, form.name, delivery)
+    good, bad = validate(table_contract.conform(finished, keep=KEEP), table_contract)
+    landed, quarantined = record_count(good), record_count(bad)
+    good = table_contract.conform(good)
+    days = _write_partitions(good, ctx.settings.lake / table, sha, stem)
+    quarantine = bad.select(QUARANTINE_COLS)
+    if table != form.table:  # a further table's refused rows name their table: "provider_usage.input_tokens"
+        quarantine = quarantine.with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
+    return LandedTable(good=good, landed=landed, quarantined=quarantined, quarantine=quarantine, days=days)
 
 
 def _delivery(form, parsed, ctx: ParseContext) -> dict:

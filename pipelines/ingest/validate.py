@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from pipelines.contracts import Contract, RowRule, row_rules
+from pipelines.ingest.formats.base import QUARANTINE_SCHEMA
 
 
 def rules(contract: Contract) -> list[tuple[str, str, pl.Expr]]:
@@ -47,7 +48,7 @@ def validate(df: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.Dat
     """Return (good rows, quarantine rows with record/field/reason/raw)."""
     checks = rules(contract)
     if df.is_empty() or not checks:
-        return df, pl.DataFrame(schema={"record": pl.Int64, "field": pl.String, "reason": pl.String, "raw": pl.String})
+        return df, pl.DataFrame(schema=QUARANTINE_SCHEMA)
     field_expr = pl.lit(None, pl.String)
     reason_expr = pl.lit(None, pl.String)
     for field, reason, bad in reversed(checks):

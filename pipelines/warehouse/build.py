@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
-from pipelines.db import connect, frame
+from pipelines.db import connect, frame, sql_str
 from pipelines.lake.store import LANDED, commit_day, day_file, landed_files, new_build_id, write_tables
 from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
@@ -55,8 +55,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
                 lo = datetime.combine(day, time(0), timezone.utc) - CALL_EDGE
                 hi = datetime.combine(day + timedelta(days=1), time(0), timezone.utc) + CALL_EDGE
                 # Our own timestamps (from the day being built), not data: literals in DDL, which takes no parameters.
-                edge = (f" where day = {_sql_literal(day.isoformat())}::date or (occurred_at >= "
-                        f"{_sql_literal(lo.isoformat())}::timestamptz and occurred_at < {_sql_literal(hi.isoformat())}::timestamptz)")
+                edge = (f" where day = {sql_str(day.isoformat())}::date or (occurred_at >= "
+                        f"{sql_str(lo.isoformat())}::timestamptz and occurred_at < {sql_str(hi.isoformat())}::timestamptz)")
         if files:
             # A view, not a copy: the one model that reads a day's landed rows scans the Parquet files itself.
             have = {
@@ -67,7 +67,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
             }
             # Files landed by an older parser may lack newer nullable columns: add them as nulls.
             missing = "".join(f', null::{c.type} as "{c.name}"' for c in contract(table).columns if c.name not in have)
-            listing = ", ".join(_sql_literal(f) for f in files)  # our own paths; DDL takes no parameters
+            listing = ", ".join(sql_str(f) for f in files)  # our own paths; DDL takes no parameters
             con.execute(
                 f"create or replace temp view {name} as "
                 f"select *{missing} from read_parquet([{listing}], union_by_name = true){edge}"
@@ -113,10 +113,6 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
     create_macros(con)
 
 
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 # Models every feature is re-priced on in mart_whatif, unless tokenbooks.yaml lists its own (`whatif_models`).
 DEFAULT_WHATIF_MODELS = ["openai/gpt-4o-mini", "openai/gpt-4.1-mini", "anthropic/claude-haiku-4-5", "google/gemini-2.5-flash"]
 
@@ -156,5 +152,5 @@ def write_and_read_back(con: duckdb.DuckDBPyConnection, settings: Settings, day:
     it read the written rows instead of computing them again. Returns its row count."""
     rows = write_tables(con, settings, day, build_id, [name])[name]
     con.execute(f"create or replace temp view {name} as "
-                f"select * from read_parquet({_sql_literal(str(day_file(settings, name, day, build_id)))})")
+                f"select * from read_parquet({sql_str(str(day_file(settings, name, day, build_id)))})")
     return rows

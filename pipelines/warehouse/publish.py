@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import contract, contracts, view_description
+from pipelines.db import sql_str
 from pipelines.files import replacing
 from pipelines.lake.store import Retention, collect_garbage, committed_days, committed_files
 from pipelines.settings import Settings
@@ -37,10 +38,6 @@ from pipelines.warehouse.models import views
 
 STORAGE_VERSION = "v1.0.0"  # the on-disk format the warehouse is written in
 MIN_DUCKDB = "1.0"  # the oldest DuckDB that opens it and reads its views (checked with 1.0.0 and 1.1.3)
-
-def sql_literal(value: str) -> str:
-    """Quote our own file paths and contract descriptions for DDL (which cannot take parameters)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def published_tables() -> list[str]:
@@ -71,7 +68,7 @@ def _write_catalog(settings: Settings, path: Path, tables: dict[str, list[str]])
         con.execute("begin")  # one transaction: each statement on its own commits to the file (1.4 s of comments)
         for name, files in tables.items():
             if files:
-                listing = ", ".join(sql_literal(os.path.relpath(f, settings.home)) for f in files)
+                listing = ", ".join(sql_str(os.path.relpath(f, settings.home)) for f in files)
                 con.execute(f"create view {name} as select * from read_parquet([{listing}], union_by_name = true)")
             else:
                 cols = ", ".join(f'null::{c.type} as "{c.name}"' for c in contract(name).columns)
@@ -88,10 +85,10 @@ def _write_catalog(settings: Settings, path: Path, tables: dict[str, list[str]])
 
 def _comment(con: duckdb.DuckDBPyConnection, view: str, grain: str, descriptions: dict[str, str]) -> None:
     """COMMENT ON the view and each of its columns that schemas/ describes (names are code constants)."""
-    con.execute(f"comment on view {view} is {sql_literal(grain)}")
+    con.execute(f"comment on view {view} is {sql_str(grain)}")
     for (column,) in con.execute(f"select column_name from (describe {view})").fetchall():
         if descriptions.get(column):
-            con.execute(f'comment on column {view}."{column}" is {sql_literal(descriptions[column])}')
+            con.execute(f'comment on column {view}."{column}" is {sql_str(descriptions[column])}')
 
 
 def _collect_garbage(settings: Settings, days: dict[date, dict], now: float | None = None) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.ingest import land
+from pipelines.ingest import land, pieces
 from pipelines.settings import load_settings
 
 
@@ -44,7 +44,7 @@ def test_pieces_land_like_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     src = _calls_file(tmp_path / "calls.jsonl", 300)
     whole = load_settings(home=tmp_path / "whole")
     one = land.land_file(src, whole)
-    monkeypatch.setattr(land, "PIECE_BYTES", piece_bytes)
+    monkeypatch.setattr(pieces, "PIECE_BYTES", piece_bytes)
     split = load_settings(home=tmp_path / "split")
     many = land.land_file(src, split)
     assert one.error is None and many.error is None

@@ -559,7 +559,8 @@ def test_aliases_from_config_win() -> None:
     ],
 )
 def test_days_are_utc_whatever_the_timestamp_style(text: str, day: date, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.ingest.formats.readers import DAY, connect
+    from pipelines.db import connect
+    from pipelines.ingest.formats.readers import DAY
 
     monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: a reader that used local time would be a day off
     con = connect()

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors, utc_day
+from pipelines.ingest.formats.base import InputFormat, ParseContext, Parsed, Sample, record_count, split_errors, utc_day
+from pipelines.ingest.formats.fields import Field
 from pipelines.ingest.formats.billing import (
     COST_DIMS,
     COST_SUMS,
@@ -34,7 +35,6 @@ from pipelines.ingest.formats.billing import (
 from pipelines.ingest.formats.readers import (
     page_records,
     pages_complete,
-    records_in,
 )
 
 PROVIDER = "anthropic"
@@ -119,7 +119,7 @@ class AnthropicUsageReport(InputFormat):
             owner(("key", pl.col("api_key_id")), ("workspace", pl.col("workspace_id"))),
         )
         rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
-        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine),
+        return Parsed(rows=rows, quarantine=quarantine, records_in=record_count(good) + quarantine.height,
                       complete=pages_complete(path))
 
 
@@ -163,5 +163,5 @@ class AnthropicCostReport(InputFormat):
             owner(("workspace", pl.col("workspace_id"))),
         )
         rows = to_key_grain(rows, COST_DIMS, COST_SUMS)
-        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine),
+        return Parsed(rows=rows, quarantine=quarantine, records_in=record_count(good) + quarantine.height,
                       complete=pages_complete(path))

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.base import InputFormat, ParseContext, Parsed, Sample, record_count, split_errors
+from pipelines.ingest.formats.fields import Field
 from pipelines.ingest.formats.billing import (
     COST_DIMS,
     COST_SUMS,
@@ -55,12 +56,10 @@ from pipelines.ingest.formats.readers import (
     COUNT,
     DAY,
     RFC3339_DAY,
-    Col,
     csv_records,
     json_head,
-    jsonl_records,
+    jsonl_export_records,
     parquet_records,
-    records_in,
 )
 
 PROVIDER = "aws"
@@ -97,20 +96,20 @@ FIRST_PARTY_TOKENS = (
 )
 
 CUR_COLS = [
-    Col("day", "line_item_usage_start_date", "DATE", required=True, parse=DAY),
-    Col("usage_type", "line_item_usage_type", required=True),
-    Col("usage_amount", "line_item_usage_amount", "DECIMAL(38,9)"),
-    Col("cost", "line_item_unblended_cost", MONEY, required=True, parse=AMOUNT),
-    Col("currency", "line_item_currency_code"),
-    Col("item_type", "line_item_line_item_type"),
-    Col("product_code", "line_item_product_code"),
-    Col("principal", "line_item_iam_principal"),
-    Col("account_id", "line_item_usage_account_id"),
-    Col("product", "product"),
-    Col("product_name", "product_product_name"),
-    Col("tags", "resource_tags"),
-    Col("pricing_unit", "pricing_unit"),
-    Col("resource_id", "line_item_resource_id"),
+    Field("day", "line_item_usage_start_date", "DATE", required=True, parse=DAY),
+    Field("usage_type", "line_item_usage_type", required=True),
+    Field("usage_amount", "line_item_usage_amount", "DECIMAL(38,9)"),
+    Field("cost", "line_item_unblended_cost", MONEY, required=True, parse=AMOUNT),
+    Field("currency", "line_item_currency_code"),
+    Field("item_type", "line_item_line_item_type"),
+    Field("product_code", "line_item_product_code"),
+    Field("principal", "line_item_iam_principal"),
+    Field("account_id", "line_item_usage_account_id"),
+    Field("product", "product"),
+    Field("product_name", "product_product_name"),
+    Field("tags", "resource_tags"),
+    Field("pricing_unit", "pricing_unit"),
+    Field("resource_id", "line_item_resource_id"),
 ]
 CUR_SUMS = ["usage_amount", "cost"]
 CUR_COLUMNS = {"line_item_usage_type", "line_item_usage_amount", "line_item_unblended_cost"}
@@ -225,7 +224,7 @@ def _cur(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
         pl.lit(None, pl.Int64).alias("requests"),
     )
     usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
-    return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped,
+    return Parsed(rows=costs, quarantine=quarantine, records_in=record_count(good) + quarantine.height, skipped=skipped,
                   extra={"provider_usage": usage})
 
 
@@ -248,14 +247,14 @@ LOG_PATHS = {
     "schema_type": "$.schemaType",
 }
 LOG_COLS = [
-    Col("day", "timestamp", "DATE", required=True, parse=RFC3339_DAY),
-    Col("model_raw", "model_id", required=True),
-    Col("principal", "principal"),
-    Col("account_id", "account_id"),
-    Col("input_token_count", "input_tokens", "BIGINT", parse=COUNT),
-    Col("cache_read_input_token_count", "cache_read_input_token_count", "BIGINT", parse=COUNT),
-    Col("cache_write_input_token_count", "cache_write_input_token_count", "BIGINT", parse=COUNT),
-    Col("output_token_count", "output_tokens", "BIGINT", parse=COUNT),
+    Field("day", "timestamp", "DATE", required=True, parse=RFC3339_DAY),
+    Field("model_raw", "model_id", required=True),
+    Field("principal", "principal"),
+    Field("account_id", "account_id"),
+    Field("input_token_count", "input_tokens", "BIGINT", parse=COUNT),
+    Field("cache_read_input_token_count", "cache_read_input_token_count", "BIGINT", parse=COUNT),
+    Field("cache_write_input_token_count", "cache_write_input_token_count", "BIGINT", parse=COUNT),
+    Field("output_token_count", "output_tokens", "BIGINT", parse=COUNT),
 ]
 
 LOG_SUMS = ["input_token_count", "cache_read_input_token_count", "cache_write_input_token_count", "output_token_count"]
@@ -280,7 +279,7 @@ class BedrockInvocationUsage(InputFormat):
         return isinstance(first, dict) and first.get("schemaType") == "ModelInvocationLog"
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        good, quarantine = split_errors(jsonl_records(path, LOG_PATHS, LOG_COLS, sums=LOG_SUMS))
+        good, quarantine = split_errors(jsonl_export_records(path, LOG_PATHS, LOG_COLS, sums=LOG_SUMS))
         read, write = nz("cache_read_input_token_count"), nz("cache_write_input_token_count")
         rows = good.with_columns(
             pl.lit(PROVIDER).alias("provider"),
@@ -300,4 +299,4 @@ class BedrockInvocationUsage(InputFormat):
             pl.coalesce(iam_owner(pl.col("principal")), owner(("account", pl.col("account_id")))).alias("owner"),
         )
         rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
-        return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine))
+        return Parsed(rows=rows, quarantine=quarantine, records_in=record_count(good) + quarantine.height)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.base import InputFormat, ParseContext, Parsed, Sample, record_count, split_errors
+from pipelines.ingest.formats.fields import Field
 from pipelines.ingest.formats.billing import (
     COST_DIMS,
     COST_SUMS,
@@ -51,9 +52,7 @@ from pipelines.ingest.formats.billing import (
 from pipelines.ingest.formats.readers import (
     AMOUNT,
     DAY,
-    Col,
     csv_records,
-    records_in,
 )
 
 PROVIDER = "azure"
@@ -71,22 +70,22 @@ GPU_VM = r"(?i)(?:^|[\s_])n[cd]\w*"  # NC / ND series sizes and their subcategor
 ML_ENDPOINT = r"(?i)/onlineendpoints/([^/]+)"
 
 COLS = [
-    Col("day", "date|usagedate|usage_date", "DATE", required=True, parse=DAY),
-    Col("meter", "metername|meter_name", required=True),
-    Col("meter_category", "metercategory"),
-    Col("meter_subcategory", "metersubcategory"),
-    Col("product", "productname|product"),
-    Col("quantity", "quantity|usagequantity", "DECIMAL(38,9)"),
-    Col("unit", "unitofmeasure"),
-    Col("cost", "costinbillingcurrency|cost|pretaxcost", MONEY, required=True, parse=AMOUNT),
-    Col("currency", "billingcurrency|billingcurrencycode|currency"),
-    Col("cost_usd", "costinusd|costusd", MONEY, parse=AMOUNT),
-    Col("cost_pricing", "costinpricingcurrency", MONEY, parse=AMOUNT),
-    Col("pricing_currency", "pricingcurrency|pricingcurrencycode"),
-    Col("rate", "exchangeratepricingtobilling", MONEY, parse=AMOUNT),
-    Col("tags", "tags"),
-    Col("subscription_id", "subscriptionid|subscriptionguid"),
-    Col("resource_id", "resourceid|instanceid"),
+    Field("day", "date|usagedate|usage_date", "DATE", required=True, parse=DAY),
+    Field("meter", "metername|meter_name", required=True),
+    Field("meter_category", "metercategory"),
+    Field("meter_subcategory", "metersubcategory"),
+    Field("product", "productname|product"),
+    Field("quantity", "quantity|usagequantity", "DECIMAL(38,9)"),
+    Field("unit", "unitofmeasure"),
+    Field("cost", "costinbillingcurrency|cost|pretaxcost", MONEY, required=True, parse=AMOUNT),
+    Field("currency", "billingcurrency|billingcurrencycode|currency"),
+    Field("cost_usd", "costinusd|costusd", MONEY, parse=AMOUNT),
+    Field("cost_pricing", "costinpricingcurrency", MONEY, parse=AMOUNT),
+    Field("pricing_currency", "pricingcurrency|pricingcurrencycode"),
+    Field("rate", "exchangeratepricingtobilling", MONEY, parse=AMOUNT),
+    Field("tags", "tags"),
+    Field("subscription_id", "subscriptionid|subscriptionguid"),
+    Field("resource_id", "resourceid|instanceid"),
 ]
 
 SUMS = ["quantity", "cost", "cost_usd", "cost_pricing"]
@@ -171,5 +170,5 @@ class AzureCostDetails(InputFormat):
             pl.lit(None, pl.Int64).alias("requests"),
         )
         usage = to_key_grain(usage, USAGE_DIMS, USAGE_SUMS)
-        return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped,
+        return Parsed(rows=costs, quarantine=quarantine, records_in=record_count(good) + quarantine.height, skipped=skipped,
                       extra={"provider_usage": usage})

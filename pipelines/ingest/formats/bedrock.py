@@ -22,30 +22,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.ingest.attributes import (
-    AttributeMapping,
-    Params,
-    bigint_sql,
-    count_errors_sql,
-    dimension_columns,
-    finish_reason_sql,
-    json_dotted_path,
-    json_records_sql,
-    member_sql,
-    status_sql,
-)
-from pipelines.ingest.attributes import run_sql
+from pipelines.ingest.attributes import AttributeMapping, Params, json_dotted_path, member_sql
 from pipelines.ingest.formats.aws import PROVIDER
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.base import ParseContext, Sample
+from pipelines.ingest.formats.calllog import CallLog, CallLogFormat, Rule, dimensions, mapped_fields
+from pipelines.ingest.formats.jsonsource import json_records_sql
 from pipelines.ingest.formats.readers import json_head
+from pipelines.ingest.formats.tokens import bigint_sql
 from pipelines.ingest.formats.values import rfc3339_sql
+from pipelines.ingest.formats.vocabulary import finish_reason_sql, status_sql
 
 IAM_ROLE = r"^(arn:aws[a-z-]*:sts::\d+:assumed-role/[^/]+)/.*$"
+COUNTS = ["input.inputTokenCount", "input.cacheReadInputTokenCount", "input.cacheWriteInputTokenCount",
+          "output.outputTokenCount"]
 
 
-class BedrockInvocationCalls(InputFormat):
+class BedrockInvocationCalls(CallLogFormat):
     name = "bedrock_invocation_calls"
-    table = "calls"
     description = "Amazon Bedrock model invocation logs (JSON lines) as call logs, one row per invocation"
     line_records = True
 
@@ -53,15 +46,15 @@ class BedrockInvocationCalls(InputFormat):
         first = json_head(sample)
         return isinstance(first, dict) and first.get("schemaType") == "ModelInvocationLog"
 
-    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        mapping = AttributeMapping.from_settings(ctx.settings)
+    def params(self, path: Path, ctx: ParseContext) -> Params:
         owners = ctx.settings.owners
-        params = Params(
+        return Params(
             path=str(path),
             owner_ids=list(owners) or [""],
             owner_apps=[str(v.get("app") or "") for v in owners.values()] or [""],
         )
 
+    def declare(self, path: Path, ctx: ParseContext, mapping: AttributeMapping, params: Params, **source) -> CallLog:
         def top(key: str) -> str:
             return f"nullif(trim(json_extract_string(j, {params.add(json_dotted_path(key))})), '')"
 
@@ -78,11 +71,9 @@ class BedrockInvocationCalls(InputFormat):
             owner_app(f"'iam:' || regexp_replace({principal}, '{IAM_ROLE}', '\\1')"),
             owner_app(f"'iam:' || {principal}"),
         )
-        dims = {
-            f: mapping.sql(f, lookup, params, native=native_app if f == "app" else ())
-            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id",
-                      "trace_id", "parent_call_id")
-        }
+        dims = mapped_fields(mapping, lookup, params, native={"app": native_app},
+                             fields=("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version",
+                                     "call_id", "trace_id", "parent_call_id"))
         # One scalar each out of the bodies, never their messages: the cap the request set (Converse
         # inferenceConfig.maxTokens, Anthropic max_tokens) and the reason the model stopped.
         max_tokens = bigint_sql(f"coalesce({top('input.inputBodyJson.inferenceConfig.maxTokens')}, "
@@ -93,69 +84,44 @@ class BedrockInvocationCalls(InputFormat):
         cached = bigint_sql(top("input.cacheReadInputTokenCount"))
         write = bigint_sql(top("input.cacheWriteInputTokenCount"))
         error = f"coalesce({top('errorCode')}, {top('error.code')}, {top('error')})"
-        count_field, count_reason = count_errors_sql({k: top(k) for k in COUNTS})
-        sql = f"""
-            with records as ({json_records_sql(path)}),
-            logs as (
+        return CallLog(
+            records=json_records_sql(path),
+            stages={"logs": """
                 select _record, j, j->'requestMetadata' as rm from records
-                where j is null or j->>'schemaType' = 'ModelInvocationLog'
-            ),
-            mapped as (
-                select
-                    _record,
-                    coalesce({dims['call_id']}, {top('requestId')}) as call_id,
-                    {rfc3339_sql(top('timestamp'))} as occurred_at,
-                    '{PROVIDER}' as provider,
-                    {model} as model_raw,
-                    false as model_served,  -- modelId: what the request named (a profile ARN or a model id)
-                    {dimension_columns(dims)},
-                    -- inputTokenCount excludes cache reads and writes (Claude); the others report no cache.
-                    coalesce({uncached}, 0) + coalesce({cached}, 0) + coalesce({write}, 0) as input_tokens,
-                    coalesce({cached}, 0) as cached_input_tokens,
-                    coalesce({write}, 0) as cache_write_tokens,
-                    0::bigint as cache_write_1h_tokens,
-                    coalesce({bigint_sql(top('output.outputTokenCount'))}, 0) as output_tokens,
-                    0::bigint as reasoning_tokens,
-                    false as is_batch,
-                    {status_sql(f"{error} is not null", error)} as status,
-                    1 as attempt,
-                    null::bigint as latency_ms,
-                    false as response_cache_hit,
-                    {top('requestId')} as provider_request_id,
-                    null::decimal(38, 12) as reported_cost_usd,
-                    {max_tokens} as max_output_tokens,
-                    {finish_reason_sql(stop, params)} as finish_reason,
-                    {dims['trace_id']} as trace_id,
-                    {dims['parent_call_id']} as parent_call_id,
-                    j is null as _unreadable,
-                    {count_field} as _bad_count,
-                    {count_reason} as _bad_count_reason,
-                    {top('requestId')} as _request_id,
-                    {top('timestamp')} as _ts_text
-                from logs
-            )
-            select
-                * exclude (_unreadable, _request_id, _ts_text, _bad_count, _bad_count_reason),
-                case
-                    when _unreadable then '$'
-                    when _request_id is null then 'requestId'
-                    when occurred_at is null then 'timestamp'
-                    when model_raw is null then 'modelId'
-                    when _bad_count is not null then _bad_count
-                end as _error_field,
-                case
-                    when _unreadable then 'not valid JSON'
-                    when _request_id is null then 'missing requestId'
-                    when occurred_at is null then 'missing or not an RFC 3339 timestamp: ' || coalesce(left(_ts_text, 40), 'null')
-                    when model_raw is null then 'missing modelId'
-                    when _bad_count is not null then _bad_count_reason
-                end as _error_reason,
-                case when _request_id is not null then json_object('requestId', _request_id)::varchar end as raw
-            from mapped
-        """
-        good, quarantine = split_errors(run_sql(path, sql, params))
-        return Parsed(rows=good, quarantine=quarantine)
-
-
-COUNTS = ["input.inputTokenCount", "input.cacheReadInputTokenCount", "input.cacheWriteInputTokenCount",
-          "output.outputTokenCount"]
+                where j is null or j->>'schemaType' = 'ModelInvocationLog'"""},
+            fields={
+                "call_id": f"coalesce({dims['call_id']}, {top('requestId')})",
+                "occurred_at": rfc3339_sql(top("timestamp")),
+                "provider": f"'{PROVIDER}'",
+                "model_raw": model,
+                "model_served": "false",  # modelId: what the request named (a profile ARN or a model id)
+                **dimensions(dims),
+                # inputTokenCount excludes cache reads and writes (Claude); the others report no cache.
+                "input_tokens": f"coalesce({uncached}, 0) + coalesce({cached}, 0) + coalesce({write}, 0)",
+                "cached_input_tokens": f"coalesce({cached}, 0)",
+                "cache_write_tokens": f"coalesce({write}, 0)",
+                "cache_write_1h_tokens": "0::bigint",
+                "output_tokens": f"coalesce({bigint_sql(top('output.outputTokenCount'))}, 0)",
+                "reasoning_tokens": "0::bigint",
+                "is_batch": "false",
+                "status": status_sql(f"{error} is not null", error),
+                "attempt": "1",
+                "latency_ms": "null::bigint",
+                "response_cache_hit": "false",
+                "provider_request_id": top("requestId"),
+                "reported_cost_usd": "null::decimal(38, 12)",
+                "max_output_tokens": max_tokens,
+                "finish_reason": finish_reason_sql(stop, params),
+                "trace_id": dims["trace_id"],
+                "parent_call_id": dims["parent_call_id"],
+            },
+            helpers={"_request_id": top("requestId"), "_ts_text": top("timestamp")},
+            rules=[
+                Rule("requestId", "_request_id is null", "'missing requestId'"),
+                Rule("timestamp", "occurred_at is null",
+                     "'missing or not an RFC 3339 timestamp: ' || coalesce(left(_ts_text, 40), 'null')"),
+                Rule("modelId", "model_raw is null", "'missing modelId'"),
+            ],
+            counts={k: top(k) for k in COUNTS},
+            raw="case when _request_id is not null then json_object('requestId', _request_id)::varchar end",
+        )

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.ingest.formats.base import record_count
+
 MONEY = "DECIMAL(38,12)"
 USAGE_SUMS = [
     "input_tokens",
@@ -81,15 +83,10 @@ def to_key_grain(df: pl.DataFrame, dims: list[str], sums: list[str]) -> pl.DataF
     return df.group_by(dims, maintain_order=True).agg(aggs)
 
 
-def records(df: pl.DataFrame) -> int:
-    """How many of the file's records the rows hold (``_n`` each when a reader summed them, else 1)."""
-    return int(df["_n"].sum()) if "_n" in df.columns and df.height else df.height
-
-
 def in_scope(df: pl.DataFrame, keep: pl.Expr) -> tuple[pl.DataFrame, int]:
     """The rows about LLM spend or usage, and how many records the others held (reported as skipped)."""
     kept = df.filter(keep)
-    return kept, records(df) - records(kept)
+    return kept, record_count(df) - record_count(kept)
 
 
 def nz(col: str) -> pl.Expr:

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.ingest.formats.vocabulary import FINISH_REASONS
 from pipelines.db import connect
-from pipelines.ingest.attributes import FINISH_REASONS
-from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, jsonl_records, split_errors
+from pipelines.ingest.formats.base import InputFormat, ParseContext, Parsed, Sample, split_errors
+from pipelines.ingest.formats.fields import Field
+from pipelines.ingest.formats.lines import jsonl_records
 
 CALL_FIELDS = [
     Field("call_id", "$.call_id", required=True),

@@ -35,7 +35,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.formats.base import InputFormat, ParseContext, Parsed, Sample, record_count, split_errors
+from pipelines.ingest.formats.fields import Field
 from pipelines.ingest.formats.billing import (
     COST_DIMS,
     COST_SUMS,
@@ -59,11 +60,9 @@ from pipelines.ingest.formats.billing import (
 from pipelines.ingest.formats.readers import (
     AMOUNT,
     DAY,
-    Col,
     csv_records,
     json_head,
-    jsonl_records,
-    records_in,
+    jsonl_export_records,
 )
 
 PROVIDER = "google"
@@ -89,21 +88,21 @@ CREDITS = (
     " lambda x: try_cast(x as DECIMAL(38,12)))), 0::DECIMAL(38,12)) else try_cast({v} as DECIMAL(38,12)) end"
 )
 COLS = [
-    Col("day", "usage_start_time", "DATE", required=True, parse=DAY),
-    Col("service", "service.description|service_description|service"),
-    Col("sku", "sku.description|sku_description|sku", required=True),
-    Col("usage_amount", "usage.amount|usage_amount", "DECIMAL(38,6)"),
-    Col("usage_unit", "usage.unit|usage_unit"),
-    Col("pricing_amount", "usage.amount_in_pricing_units|usage_amount_in_pricing_units", "DECIMAL(38,9)"),
-    Col("pricing_unit", "usage.pricing_unit|usage_pricing_unit"),
-    Col("cost", "cost", MONEY, required=True, parse=AMOUNT),
-    Col("currency", "currency"),
-    Col("rate", "currency_conversion_rate", MONEY, parse=AMOUNT),
-    Col("credits", "credits", MONEY, parse=CREDITS),
-    Col("project_id", "project.id|project_id"),
-    Col("labels", "labels"),
-    Col("project_labels", "project.labels|project_labels"),
-    Col("gcp_cost_type", "cost_type"),
+    Field("day", "usage_start_time", "DATE", required=True, parse=DAY),
+    Field("service", "service.description|service_description|service"),
+    Field("sku", "sku.description|sku_description|sku", required=True),
+    Field("usage_amount", "usage.amount|usage_amount", "DECIMAL(38,6)"),
+    Field("usage_unit", "usage.unit|usage_unit"),
+    Field("pricing_amount", "usage.amount_in_pricing_units|usage_amount_in_pricing_units", "DECIMAL(38,9)"),
+    Field("pricing_unit", "usage.pricing_unit|usage_pricing_unit"),
+    Field("cost", "cost", MONEY, required=True, parse=AMOUNT),
+    Field("currency", "currency"),
+    Field("rate", "currency_conversion_rate", MONEY, parse=AMOUNT),
+    Field("credits", "credits", MONEY, parse=CREDITS),
+    Field("project_id", "project.id|project_id"),
+    Field("labels", "labels"),
+    Field("project_labels", "project.labels|project_labels"),
+    Field("gcp_cost_type", "cost_type"),
 ]
 SUMS = ["usage_amount", "pricing_amount", "cost", "credits"]
 JSON_PATHS = {
@@ -143,7 +142,7 @@ class GoogleBillingJsonl(InputFormat):
         )
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        return _parse(jsonl_records(path, JSON_PATHS, COLS, sums=SUMS), ctx)
+        return _parse(jsonl_export_records(path, JSON_PATHS, COLS, sums=SUMS), ctx)
 
 
 class GoogleBillingCsv(InputFormat):
@@ -215,7 +214,7 @@ def _parse(records: pl.DataFrame, ctx: ParseContext) -> Parsed:
     return Parsed(
         rows=costs,
         quarantine=quarantine,
-        records_in=records_in(good, quarantine),
+        records_in=record_count(good) + quarantine.height,
         extra={"provider_usage": usage},
     )
 

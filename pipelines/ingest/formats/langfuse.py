@@ -27,28 +27,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.ingest.attributes import (
-    AttributeMapping,
-    Params,
-    bigint_sql,
-    count_errors_sql,
-    dimension_columns,
-    finish_reason_sql,
-    first_record,
-    input_tokens_sql,
-    json_list_sql,
-    json_object_sql,
-    json_records_sql,
-    latency_sql,
-    member_sql,
-    money_sql,
-    prompt_version_sql,
-    provider_sql,
-    run_sql,
-    status_sql,
-)
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
-from pipelines.ingest.formats.values import rfc3339_sql
+from pipelines.ingest.attributes import AttributeMapping, Params, member_sql, prompt_version_sql
+from pipelines.ingest.formats.base import ParseContext, Sample
+from pipelines.ingest.formats.calllog import CallLog, CallLogFormat, Rule, dimensions, mapped_fields
+from pipelines.ingest.formats.jsonsource import first_record, json_records_sql
+from pipelines.ingest.formats.tokens import bigint_sql, input_tokens_sql
+from pipelines.ingest.formats.values import json_list_sql, json_object_sql, latency_sql, money_sql, rfc3339_sql
+from pipelines.ingest.formats.vocabulary import finish_reason_sql, provider_sql, status_sql
 
 CALL_TYPES = ["GENERATION", "EMBEDDING"]
 # usageDetails keys, most specific first.
@@ -64,9 +49,8 @@ MAX_TOKENS_KEYS = ["max_tokens", "max_completion_tokens", "max_output_tokens", "
 FINISH_KEYS = ["finish_reason", "gen_ai.response.finish_reasons"]
 
 
-class LangfuseObservations(InputFormat):
+class LangfuseObservations(CallLogFormat):
     name = "langfuse_observations"
-    table = "calls"
     description = "Langfuse observations (public API; generations), JSON lines, array or paged envelope"
 
     def sniff(self, sample: Sample) -> bool:
@@ -75,10 +59,10 @@ class LangfuseObservations(InputFormat):
             {"usageDetails", "usage", "costDetails", "model", "providedModelName"} & first.keys()
         )
 
-    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        mapping = AttributeMapping.from_settings(ctx.settings)
-        params = Params(path=str(path), call_types=CALL_TYPES)
+    def params(self, path: Path, ctx: ParseContext) -> Params:
+        return Params(path=str(path), call_types=CALL_TYPES)
 
+    def declare(self, path: Path, ctx: ParseContext, mapping: AttributeMapping, params: Params, **source) -> CallLog:
         def top(key: str) -> str:
             return f"nullif(trim({member_sql('j', key, params)}), '')"
 
@@ -101,11 +85,7 @@ class LangfuseObservations(InputFormat):
             "trace_id": (top("traceId"),),
             "parent_call_id": (top("parentObservationId"),),
         }
-        dims = {
-            f: mapping.sql(f, lookup, params, tags="tags", native=native.get(f, ()))
-            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id",
-                      "provider_request_id", "trace_id", "parent_call_id")
-        }
+        dims = mapped_fields(mapping, lookup, params, tags="tags", native=native)
         # modelParameters holds the request's parameters, numbers often as strings ("256").
         max_tokens = bigint_sql("coalesce(" + ", ".join(
             member_sql("json_extract(j, '$.modelParameters')", k, params) for k in MAX_TOKENS_KEYS) + ")")
@@ -117,13 +97,6 @@ class LangfuseObservations(InputFormat):
         legacy_in_text = f"coalesce(json_extract_string(j, '$.usage.input'), {top('promptTokens')})"
         legacy_out_text = f"coalesce(json_extract_string(j, '$.usage.output'), {top('completionTokens')})"
         legacy_in, legacy_out = bigint_sql(legacy_in_text), bigint_sql(legacy_out_text)
-        count_field, count_reason = count_errors_sql({
-            **{f"usageDetails.{k}": ud_text([k]) for k in ["input", "output", *CACHE_READ, *CACHE_WRITE, *REASONING,
-                                                         "input_cache_creation_5m", "input_cache_creation_1h"]},
-            # The legacy usage is read only without usageDetails (and may count seconds or images then).
-            "usage.input": f"case when ud is null then {legacy_in_text} end",
-            "usage.output": f"case when ud is null then {legacy_out_text} end",
-        })
         provider_raw = "coalesce(" + ", ".join(lookup(k) for k in PROVIDER_KEYS) + ")"
         cost = money_sql(
             f"coalesce(json_extract_string(j, '$.costDetails.total'), {top('totalCost')}, {top('calculatedTotalCost')})"
@@ -131,94 +104,69 @@ class LangfuseObservations(InputFormat):
         model_raw = "coalesce(" + ", ".join(
             [f"nullif(trim({lookup(k)}), '')" for k in SERVED_MODEL_KEYS] + [top("model"), top("providedModelName")]
         ) + ")"
-        sql = f"""
-            with records as ({json_records_sql(path)}),
-            -- A JSON array of pages: each element an envelope whose data are the observations.
-            observations as (
-                select _record, unnest(case when json_type(j, '$.data') = 'ARRAY' then json_extract(j, '$.data[*]')
-                                            else [j] end) as j
-                from records
-            ),
-            generations as (
-                select _record, j from observations
-                where j is null or list_contains($call_types, upper(j->>'type'))
-            ),
-            unpacked as (
-                select
-                    _record,
-                    j,
-                    {json_object_sql("j->'metadata'")} as meta,
-                    {json_object_sql("j->'usageDetails'")} as ud,
-                    {json_list_sql("j->'tags'")} as tags,
-                    {rfc3339_sql(top('startTime'))} as started,
-                    {rfc3339_sql(top('endTime'))} as ended
-                from generations
-            ),
-            tokens as (
-                select
-                    *,
-                    meta->'attributes' as meta_attrs,
-                    meta->'resourceAttributes' as meta_resource,
-                    -- usageDetails' input and output exclude the cache and reasoning parts: add them back.
-                    case when ud is not null
-                        then coalesce({ud(['input'])}, 0) + coalesce({cached}, 0) + coalesce({write}, 0)
-                        else {input_tokens_sql(legacy_in, '0', '0')} end as _input,
-                    case when ud is not null
-                        then coalesce({ud(['output'])}, 0) + coalesce({reasoning}, 0)
-                        else coalesce({legacy_out}, 0) end as _output
-                from unpacked
-            ),
-            mapped as (
-                select
-                    _record,
-                    coalesce({dims['call_id']}, {top('id')}) as call_id,
-                    started as occurred_at,
-                    {provider_sql(provider_raw, model_raw, params)} as provider,
-                    {model_raw} as model_raw,
-                    {dimension_columns(dims)},
-                    _input as input_tokens,
-                    coalesce({cached}, 0) as cached_input_tokens,
-                    coalesce({write}, 0) as cache_write_tokens,
-                    least(coalesce({w1}, 0), coalesce({write}, 0)) as cache_write_1h_tokens,
-                    _output as output_tokens,
-                    coalesce({reasoning}, 0) as reasoning_tokens,
-                    false as is_batch,
-                    {status_sql(f"upper({top('level')}) = 'ERROR'", top('statusMessage'))} as status,
-                    1 as attempt,
-                    {latency_sql('started', 'ended')} as latency_ms,
-                    false as response_cache_hit,
-                    {dims['provider_request_id']} as provider_request_id,
-                    {cost} as reported_cost_usd,
-                    {max_tokens} as max_output_tokens,
-                    {finish_reason_sql(finish, params)} as finish_reason,
-                    {dims['trace_id']} as trace_id,
-                    {dims['parent_call_id']} as parent_call_id,
-                    j is null as _unreadable,
-                    {top('id')} as _id,
-                    {top('startTime')} as _start_text,
-                    {count_field} as _count_field,
-                    {count_reason} as _count_reason
-                from tokens
-            )
-            select
-                * exclude (_unreadable, _id, _start_text, _count_field, _count_reason),
-                case
-                    when _unreadable then '$'
-                    when _id is null then 'id'
-                    when occurred_at is null then 'startTime'
-                    when model_raw is null then 'model'
-                    when _count_field is not null then _count_field
-                end as _error_field,
-                case
-                    when _unreadable then 'not valid JSON'
-                    when _id is null then 'observation without id'
-                    when occurred_at is null then 'missing or not an RFC 3339 timestamp: ' || coalesce(left(_start_text, 40), 'null')
-                    when model_raw is null then 'generation without model'
-                    when _count_field is not null then _count_reason
-                end as _error_reason,
-                -- Quarantine names the observation, never its input or output.
-                case when _id is not null then json_object('id', _id)::varchar end as raw
-            from mapped
-        """
-        good, quarantine = split_errors(run_sql(path, sql, params))
-        return Parsed(rows=good, quarantine=quarantine)
+        return CallLog(
+            records=json_records_sql(path),
+            stages={
+                # A JSON array of pages: each element an envelope whose data are the observations.
+                "observations": """
+                    select _record, unnest(case when json_type(j, '$.data') = 'ARRAY' then json_extract(j, '$.data[*]')
+                                                else [j] end) as j
+                    from records""",
+                "generations": "select _record, j from observations where j is null or list_contains($call_types, upper(j->>'type'))",
+                "unpacked": f"""
+                    select _record, j, {json_object_sql("j->'metadata'")} as meta, {json_object_sql("j->'usageDetails'")} as ud,
+                           {json_list_sql("j->'tags'")} as tags,
+                           {rfc3339_sql(top('startTime'))} as started, {rfc3339_sql(top('endTime'))} as ended
+                    from generations""",
+                # usageDetails' input and output exclude the cache and reasoning parts: add them back.
+                "tokens": f"""
+                    select *, meta->'attributes' as meta_attrs, meta->'resourceAttributes' as meta_resource,
+                           case when ud is not null
+                               then coalesce({ud(['input'])}, 0) + coalesce({cached}, 0) + coalesce({write}, 0)
+                               else {input_tokens_sql(legacy_in, '0', '0')} end as _input,
+                           case when ud is not null
+                               then coalesce({ud(['output'])}, 0) + coalesce({reasoning}, 0)
+                               else coalesce({legacy_out}, 0) end as _output
+                    from unpacked""",
+            },
+            fields={
+                "call_id": f"coalesce({dims['call_id']}, {top('id')})",
+                "occurred_at": "started",
+                "provider": provider_sql(provider_raw, model_raw, params),
+                "model_raw": model_raw,
+                **dimensions(dims),
+                "input_tokens": "_input",
+                "cached_input_tokens": f"coalesce({cached}, 0)",
+                "cache_write_tokens": f"coalesce({write}, 0)",
+                "cache_write_1h_tokens": f"least(coalesce({w1}, 0), coalesce({write}, 0))",
+                "output_tokens": "_output",
+                "reasoning_tokens": f"coalesce({reasoning}, 0)",
+                "is_batch": "false",
+                "status": status_sql(f"upper({top('level')}) = 'ERROR'", top("statusMessage")),
+                "attempt": "1",
+                "latency_ms": latency_sql("started", "ended"),
+                "response_cache_hit": "false",
+                "provider_request_id": dims["provider_request_id"],
+                "reported_cost_usd": cost,
+                "max_output_tokens": max_tokens,
+                "finish_reason": finish_reason_sql(finish, params),
+                "trace_id": dims["trace_id"],
+                "parent_call_id": dims["parent_call_id"],
+            },
+            helpers={"_id": top("id"), "_start_text": top("startTime")},
+            rules=[
+                Rule("id", "_id is null", "'observation without id'"),
+                Rule("startTime", "occurred_at is null",
+                     "'missing or not an RFC 3339 timestamp: ' || coalesce(left(_start_text, 40), 'null')"),
+                Rule("model", "model_raw is null", "'generation without model'"),
+            ],
+            counts={
+                **{f"usageDetails.{k}": ud_text([k]) for k in ["input", "output", *CACHE_READ, *CACHE_WRITE, *REASONING,
+                                                             "input_cache_creation_5m", "input_cache_creation_1h"]},
+                # The legacy usage is read only without usageDetails (and may count seconds or images then).
+                "usage.input": f"case when ud is null then {legacy_in_text} end",
+                "usage.output": f"case when ud is null then {legacy_out_text} end",
+            },
+            # Quarantine names the observation, never its input or output.
+            raw="case when _id is not null then json_object('id', _id)::varchar end",
+        )

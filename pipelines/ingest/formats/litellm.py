@@ -21,30 +21,14 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.attributes import (
-    AttributeMapping,
-    Params,
-    bigint_sql,
-    bool_sql,
-    count_errors_sql,
-    dimension_columns,
-    finish_reason_sql,
-    first_record,
-    input_tokens_sql,
-    json_list_sql,
-    json_object_sql,
-    json_records_sql,
-    latency_sql,
-    member_sql,
-    money_sql,
-    output_tokens_sql,
-    provider_sql,
-    run_sql,
-    status_sql,
-    timestamp_sql,
-)
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, split_errors
+from pipelines.ingest.attributes import AttributeMapping, Params, member_sql
+from pipelines.ingest.formats.base import Parsed, ParseContext, Sample
+from pipelines.ingest.formats.calllog import CallLog, CallLogFormat, Rule, dimensions, mapped_fields
 from pipelines.ingest.formats.csvrows import CsvRows, csv_rows
+from pipelines.ingest.formats.jsonsource import first_record, json_records_sql
+from pipelines.ingest.formats.tokens import bigint_sql, input_tokens_sql, output_tokens_sql
+from pipelines.ingest.formats.values import bool_sql, json_list_sql, json_object_sql, latency_sql, money_sql, timestamp_sql
+from pipelines.ingest.formats.vocabulary import finish_reason_sql, provider_sql, status_sql
 
 KEYS = {"request_id", "spend", "starttime"}
 # A uuid LiteLLM generated itself (8-4-4-4-12 hex), as opposed to a provider's response id (chatcmpl-…, msg_…).
@@ -57,9 +41,8 @@ CACHE_WRITE_1H = ["$.cache_creation_token_details.ephemeral_1h_input_tokens", "$
 REASONING = ["$.completion_tokens_details.reasoning_tokens", "$.reasoning_tokens"]
 
 
-class LiteLLMSpendLogs(InputFormat):
+class LiteLLMSpendLogs(CallLogFormat):
     name = "litellm_spend_logs"
-    table = "calls"
     description = "LiteLLM proxy LiteLLM_SpendLogs export (CSV or JSON)"
 
     def sniff(self, sample: Sample) -> bool:
@@ -70,14 +53,16 @@ class LiteLLMSpendLogs(InputFormat):
 
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
         if not _is_csv(path):
-            return self._parse(path, ctx, None)
+            return super().parse(path, ctx)
         with csv_rows(path) as rows:  # a malformed row is one record to quarantine, not the file's columns lost
-            return self._parse(path, ctx, rows)
+            parsed = self.read(path, ctx, Params(rows.params), rows=rows)
+        if rows.bad.height:  # a malformed line may hold the messages: quarantine names its record only
+            quarantine = pl.concat([rows.quarantine.with_columns(pl.lit(None, pl.String).alias("raw")), parsed.quarantine])
+            parsed.quarantine = quarantine.sort("record")
+        return parsed
 
-    def _parse(self, path: Path, ctx: ParseContext, rows: CsvRows | None) -> Parsed:
-        mapping = AttributeMapping.from_settings(ctx.settings)
-        params = Params(path=str(path))
-        records = f"select t._record, to_json(t)::json as j from ({rows.sql()}) as t" if rows else json_records_sql(path)
+    def declare(self, path: Path, ctx: ParseContext, mapping: AttributeMapping, params: Params,
+                rows: CsvRows | None = None) -> CallLog:
 
         def top(key: str) -> str:
             return f"nullif(trim({member_sql('j', key, params)}), '')"
@@ -92,11 +77,9 @@ class LiteLLMSpendLogs(InputFormat):
             return f"coalesce({member_sql('slm', key, params)}, {member_sql('meta', key, params)}, {member_sql('j', key, params)})"
 
         tags = "list_concat(coalesce(request_tags, []), coalesce(meta_tags, []))"
-        dims = {
-            f: mapping.sql(f, lookup, params, tags=tags, native=NATIVE.get(f, ()))
-            for f in ("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version", "call_id",
-                      "trace_id", "parent_call_id")
-        }
+        dims = mapped_fields(mapping, lookup, params, tags=tags, native=NATIVE,
+                             fields=("app", "feature", "user_id", "tenant_id", "session_id", "prompt_version",
+                                     "call_id", "trace_id", "parent_call_id"))
         # SpendLogs has no column for the output cap or the finish reason (they sit in the request and the
         # response, never read): only what the app attached to its metadata.
         max_tokens = bigint_sql("coalesce(" + ", ".join(lookup(k) for k in ("max_tokens", "max_output_tokens")) + ")")
@@ -108,100 +91,68 @@ class LiteLLMSpendLogs(InputFormat):
         cached, write, write_1h = usage(CACHE_READ), usage(CACHE_WRITE), usage(CACHE_WRITE_1H)
         reasoning = usage(REASONING)
         prompt, completion = bigint_sql(top("prompt_tokens")), bigint_sql(top("completion_tokens"))
-        count_field, count_reason = count_errors_sql({
-            "prompt_tokens": top("prompt_tokens"), "completion_tokens": top("completion_tokens"),
-            **{f"metadata.additional_usage_values{p[1:]}": usage_text([p]) for p in CACHE_READ + CACHE_WRITE + CACHE_WRITE_1H + REASONING},
-        })
         status_text = f"lower(coalesce({top('status')}, json_extract_string(meta, '$.status')))"
         error = "concat_ws(' ', " + ", ".join(
             f"json_extract_string(meta, '$.error_information.{k}')" for k in ("error_code", "error_class", "error_message")
         ) + ")"
-        sql = f"""
-            with records as ({records}),
-            parsed as (
-                select
-                    _record,
-                    j,
-                    {json_object_sql("j->'metadata'")} as meta,
-                    {json_list_sql("j->'request_tags'")} as request_tags
-                from records
-            ),
-            unpacked as (
-                select
-                    *,
-                    meta->'spend_logs_metadata' as slm,
-                    meta->'additional_usage_values' as usage,
-                    {json_list_sql("meta->'tags'")} as meta_tags,
-                    {timestamp_sql(top('startTime'))} as started,
-                    {timestamp_sql(top('endTime'))} as ended
-                from parsed
-            ),
-            mapped as (
-                select
-                    _record,
-                    coalesce({dims['call_id']}, {top('request_id')}) as call_id,
-                    started as occurred_at,
-                    {provider_sql(clp, model, params)} as provider,
-                    nullif(trim({model}), '') as model_raw,
-                    -- The model group or deployment the request named (azure/<deployment>), not what served it.
-                    false as model_served,
-                    {dimension_columns(dims)},
-                    {input_tokens_sql(prompt, cached, write)} as input_tokens,
-                    coalesce({cached}, 0) as cached_input_tokens,
-                    coalesce({write}, 0) as cache_write_tokens,
-                    least(coalesce({write_1h}, 0), coalesce({write}, 0)) as cache_write_1h_tokens,
-                    {output_tokens_sql(completion, reasoning)} as output_tokens,
-                    coalesce({reasoning}, 0) as reasoning_tokens,
-                    false as is_batch,
-                    {status_sql(f"{status_text} in ('failure', 'failed', 'error')", error)} as status,
-                    1 as attempt,
-                    {latency_sql('started', 'ended')} as latency_ms,
-                    {bool_sql(top('cache_hit'))} as response_cache_hit,
-                    -- Where the provider returns no id (OpenAI embeddings), LiteLLM writes a uuid of its own: that
-                    -- identifies nothing another source saw, so it is no provider id (the merge then matches
-                    -- the call by its fingerprint, see int_calls_merged).
-                    case when not regexp_full_match(coalesce({top('request_id')}, ''), '{UUID}')
-                        then {top('request_id')} end as provider_request_id,
-                    {money_sql(top('spend'))} as reported_cost_usd,
-                    {max_tokens} as max_output_tokens,
-                    {finish_reason_sql(lookup('finish_reason'), params)} as finish_reason,
-                    {dims['trace_id']} as trace_id,
-                    {dims['parent_call_id']} as parent_call_id,
-                    j is null as _unreadable,
-                    {top('startTime')} as _start_text,
-                    {top('request_id')} as _request_id,
-                    {count_field} as _count_field,
-                    {count_reason} as _count_reason
-                from unpacked
-            )
-            select
-                * exclude (_unreadable, _start_text, _request_id, _count_field, _count_reason),
-                case
-                    when _unreadable then '$'
-                    when _request_id is null then 'request_id'
-                    when occurred_at is null then 'startTime'
-                    when model_raw is null then 'model'
-                    when _count_field is not null then _count_field
-                end as _error_field,
-                case
-                    when _unreadable then 'not valid JSON'
-                    when _request_id is null then 'missing request_id'
-                    when occurred_at is null then 'missing or not a timestamp: ' || coalesce(left(_start_text, 40), 'null')
-                    when model_raw is null then 'no model or model_group'
-                    when _count_field is not null then _count_reason
-                end as _error_reason,
-                -- Quarantine names the request, never its messages or response.
-                case when _request_id is not null then json_object('request_id', _request_id)::varchar end as raw
-            from mapped
-        """
-        if rows:
-            params.pop("path")
-            params.update(rows.params)
-        good, quarantine = split_errors(run_sql(path, sql, params))
-        if rows and rows.bad.height:  # a malformed line may hold the messages: quarantine names its record only
-            quarantine = pl.concat([rows.quarantine.with_columns(pl.lit(None, pl.String).alias("raw")), quarantine])
-            quarantine = quarantine.sort("record")
-        return Parsed(rows=good, quarantine=quarantine)
+        return CallLog(
+            records=f"select t._record, to_json(t)::json as j from ({rows.sql()}) as t" if rows else json_records_sql(path),
+            stages={
+                "parsed": f"""
+                    select _record, j, {json_object_sql("j->'metadata'")} as meta,
+                           {json_list_sql("j->'request_tags'")} as request_tags
+                    from records""",
+                "unpacked": f"""
+                    select *, meta->'spend_logs_metadata' as slm, meta->'additional_usage_values' as usage,
+                           {json_list_sql("meta->'tags'")} as meta_tags,
+                           {timestamp_sql(top('startTime'))} as started, {timestamp_sql(top('endTime'))} as ended
+                    from parsed""",
+            },
+            fields={
+                "call_id": f"coalesce({dims['call_id']}, {top('request_id')})",
+                "occurred_at": "started",
+                "provider": provider_sql(clp, model, params),
+                "model_raw": f"nullif(trim({model}), '')",
+                # The model group or deployment the request named (azure/<deployment>), not what served it.
+                "model_served": "false",
+                **dimensions(dims),
+                "input_tokens": input_tokens_sql(prompt, cached, write),
+                "cached_input_tokens": f"coalesce({cached}, 0)",
+                "cache_write_tokens": f"coalesce({write}, 0)",
+                "cache_write_1h_tokens": f"least(coalesce({write_1h}, 0), coalesce({write}, 0))",
+                "output_tokens": output_tokens_sql(completion, reasoning),
+                "reasoning_tokens": f"coalesce({reasoning}, 0)",
+                "is_batch": "false",
+                "status": status_sql(f"{status_text} in ('failure', 'failed', 'error')", error),
+                "attempt": "1",
+                "latency_ms": latency_sql("started", "ended"),
+                "response_cache_hit": bool_sql(top("cache_hit")),
+                # Where the provider returns no id (OpenAI embeddings), LiteLLM writes a uuid of its own: that
+                # identifies nothing another source saw, so it is no provider id (the merge then matches
+                # the call by its fingerprint, see int_calls_merged).
+                "provider_request_id": f"case when not regexp_full_match(coalesce({top('request_id')}, ''), '{UUID}') "
+                                       f"then {top('request_id')} end",
+                "reported_cost_usd": money_sql(top("spend")),
+                "max_output_tokens": max_tokens,
+                "finish_reason": finish_reason_sql(lookup("finish_reason"), params),
+                "trace_id": dims["trace_id"],
+                "parent_call_id": dims["parent_call_id"],
+            },
+            helpers={"_start_text": top("startTime"), "_request_id": top("request_id")},
+            rules=[
+                Rule("request_id", "_request_id is null", "'missing request_id'"),
+                Rule("startTime", "occurred_at is null",
+                     "'missing or not a timestamp: ' || coalesce(left(_start_text, 40), 'null')"),
+                Rule("model", "model_raw is null", "'no model or model_group'"),
+            ],
+            counts={
+                "prompt_tokens": top("prompt_tokens"), "completion_tokens": top("completion_tokens"),
+                **{f"metadata.additional_usage_values{p[1:]}": usage_text([p])
+                   for p in CACHE_READ + CACHE_WRITE + CACHE_WRITE_1H + REASONING},
+            },
+            # Quarantine names the request, never its messages or response.
+            raw="case when _request_id is not null then json_object('request_id', _request_id)::varchar end",
+        )
 
 
 # LiteLLM's own fields for a canonical field, after the configured keys and before the conventions.

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, split_errors, utc_day
+from pipelines.ingest.formats.base import InputFormat, ParseContext, Parsed, Sample, record_count, split_errors, utc_day
+from pipelines.ingest.formats.fields import Field
 from pipelines.ingest.formats.billing import (
     COST_DIMS,
     COST_SUMS,
@@ -37,11 +38,9 @@ from pipelines.ingest.formats.billing import (
 from pipelines.ingest.formats.readers import (
     AMOUNT,
     COUNT,
-    Col,
     csv_records,
     page_records,
     pages_complete,
-    records_in,
 )
 from pipelines.ingest.formats.values import instant_sql
 
@@ -97,27 +96,27 @@ COST_FIELDS = [
 
 _BUCKET_DAY = "coalesce(try_cast(" + instant_sql("{v}") + " as DATE), try_cast(to_timestamp(try_cast({v} as DOUBLE)) as DATE))"
 USAGE_COLS = [
-    Col("day", "start_time_iso|start_time", "DATE", required=True, parse=_BUCKET_DAY),
-    Col("model_raw", "model"),
-    Col("raw_input", "input_tokens", "BIGINT", parse=COUNT),
-    Col("raw_cached", "input_cached_tokens", "BIGINT", parse=COUNT),
-    Col("raw_cache_write", "input_cache_write_tokens", "BIGINT", parse=COUNT),
-    Col("raw_uncached", "input_uncached_tokens", "BIGINT", parse=COUNT),
-    Col("raw_output", "output_tokens", "BIGINT", parse=COUNT),
-    Col("requests", "num_model_requests", "BIGINT", parse=COUNT),
-    Col("project_id", "project_id"),
-    Col("user_id", "user_id"),
-    Col("api_key_id", "api_key_id"),
-    Col("batch", "batch", "BOOLEAN"),
-    Col("service_tier", "service_tier"),
+    Field("day", "start_time_iso|start_time", "DATE", required=True, parse=_BUCKET_DAY),
+    Field("model_raw", "model"),
+    Field("raw_input", "input_tokens", "BIGINT", parse=COUNT),
+    Field("raw_cached", "input_cached_tokens", "BIGINT", parse=COUNT),
+    Field("raw_cache_write", "input_cache_write_tokens", "BIGINT", parse=COUNT),
+    Field("raw_uncached", "input_uncached_tokens", "BIGINT", parse=COUNT),
+    Field("raw_output", "output_tokens", "BIGINT", parse=COUNT),
+    Field("requests", "num_model_requests", "BIGINT", parse=COUNT),
+    Field("project_id", "project_id"),
+    Field("user_id", "user_id"),
+    Field("api_key_id", "api_key_id"),
+    Field("batch", "batch", "BOOLEAN"),
+    Field("service_tier", "service_tier"),
 ]
 COST_COLS = [
-    Col("day", "start_time_iso|start_time", "DATE", required=True, parse=_BUCKET_DAY),
-    Col("amount", "amount_value", MONEY, parse=AMOUNT),
-    Col("currency", "amount_currency"),
-    Col("line_item", "line_item"),
-    Col("project_id", "project_id"),
-    Col("api_key_id", "api_key_id"),
+    Field("day", "start_time_iso|start_time", "DATE", required=True, parse=_BUCKET_DAY),
+    Field("amount", "amount_value", MONEY, parse=AMOUNT),
+    Field("currency", "amount_currency"),
+    Field("line_item", "line_item"),
+    Field("project_id", "project_id"),
+    Field("api_key_id", "api_key_id"),
 ]
 
 
@@ -215,7 +214,7 @@ def _usage(good: pl.DataFrame, quarantine: pl.DataFrame, skipped: int = 0) -> Pa
         owner(("key", pl.col("api_key_id")), ("project", pl.col("project_id")), ("user", pl.col("user_id"))),
     )
     rows = to_key_grain(rows, USAGE_DIMS, USAGE_SUMS)
-    return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped)
+    return Parsed(rows=rows, quarantine=quarantine, records_in=record_count(good) + quarantine.height, skipped=skipped)
 
 
 def _tier(expr: pl.Expr) -> pl.Expr:
@@ -236,7 +235,7 @@ def _costs(good: pl.DataFrame, quarantine: pl.DataFrame, skipped: int = 0) -> Pa
         owner(("key", pl.col("api_key_id")), ("project", pl.col("project_id"))),
     )
     rows = to_key_grain(rows, COST_DIMS, COST_SUMS)
-    return Parsed(rows=rows, quarantine=quarantine, records_in=records_in(good, quarantine), skipped=skipped)
+    return Parsed(rows=rows, quarantine=quarantine, records_in=record_count(good) + quarantine.height, skipped=skipped)
 
 
 def parse_line_item(li: pl.Expr) -> list[pl.Expr]:

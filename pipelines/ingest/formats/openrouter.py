@@ -21,7 +21,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.ingest.formats.base import Field, InputFormat, Parsed, ParseContext, Sample, money_as_text, split_errors
+from pipelines.db import connect
+from pipelines.ingest.formats.base import InputFormat, ParseContext, Parsed, Sample, record_count, split_errors
+from pipelines.ingest.formats.fields import Field, money_as_text
 from pipelines.ingest.formats.billing import (
     COST_DIMS,
     COST_SUMS,
@@ -33,10 +35,8 @@ from pipelines.ingest.formats.billing import (
     to_key_grain,
 )
 from pipelines.ingest.formats.readers import (
-    connect,
     json_fields,
     json_head,
-    records_in,
 )
 
 PROVIDER = "openrouter"
@@ -133,5 +133,5 @@ class OpenRouterActivity(InputFormat):
             USAGE_DIMS,
             USAGE_SUMS,
         )
-        return Parsed(rows=costs, quarantine=quarantine, records_in=records_in(good, quarantine),
+        return Parsed(rows=costs, quarantine=quarantine, records_in=record_count(good) + quarantine.height,
                       extra={"provider_usage": usage})

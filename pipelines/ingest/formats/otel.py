@@ -21,24 +21,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.ingest.attributes import (
-    AttributeMapping,
-    FIELDS,
-    Params,
-    bigint_sql,
-    bool_sql,
-    connect,
-    finish_reason_sql,
-    count_errors_sql,
-    dimension_columns,
-    input_tokens_sql,
-    lines_sql,
-    output_tokens_sql,
-    provider_sql,
-    status_sql,
-)
-from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, Sample, read_error
-from pipelines.ingest.formats.values import whole_number_sql
+from pipelines.db import connect
+from pipelines.ingest.attributes import FIELDS, AttributeMapping, Params
+from pipelines.ingest.formats.base import Parsed, ParseContext, Sample, read_error, split_errors
+from pipelines.ingest.formats.calllog import CallLog, CallLogFormat, Rule, dimensions, mapped_fields, render
+from pipelines.ingest.formats.lines import lines_sql
+from pipelines.ingest.formats.tokens import bigint_sql, input_tokens_sql, output_tokens_sql
+from pipelines.ingest.formats.values import bool_sql, whole_number_sql
+from pipelines.ingest.formats.vocabulary import finish_reason_sql, provider_sql, status_sql
 
 _VALUE = {"stringValue": "VARCHAR", "intValue": "VARCHAR", "doubleValue": "VARCHAR", "boolValue": "VARCHAR",
           # gen_ai.response.finish_reasons is a string array: its first element is the call's reason.
@@ -104,9 +94,8 @@ NOT_CALLS = ["invoke_agent", "create_agent", "execute_tool"]
 _HEAD = re.compile(r'^\s*\{\s*"resourceSpans"\s*:')
 
 
-class OtelGenAISpans(InputFormat):
+class OtelGenAISpans(CallLogFormat):
     name = "otel_genai_spans"
-    table = "calls"
     description = "OpenTelemetry GenAI spans (OTLP/JSON lines from the Collector file exporter)"
     line_records = True  # one TracesData per line: a big file lands in pieces cut at line ends
 
@@ -114,9 +103,10 @@ class OtelGenAISpans(InputFormat):
         # On the raw head only: the first line of a 1 GB file must not be parsed whole.
         return bool(_HEAD.match(sample.text))
 
-    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
-        mapping = AttributeMapping.from_settings(ctx.settings)
-        params = Params(path=str(path), schema=json.dumps(TRACES_DATA))
+    def params(self, path: Path, ctx: ParseContext) -> Params:
+        return Params(path=str(path), schema=json.dumps(TRACES_DATA))
+
+    def declare(self, path: Path, ctx: ParseContext, mapping: AttributeMapping, params: Params, **source) -> CallLog:
         extra = [k for keys in EXTRA_KEYS.values() for k in keys]
         keys = params.add(list(dict.fromkeys(GENAI_KEYS + extra + mapping.plain_keys())))
         not_calls = params.add(NOT_CALLS)
@@ -132,7 +122,7 @@ class OtelGenAISpans(InputFormat):
             return "coalesce(" + ", ".join(a(k) for k in EXTRA_KEYS[name]) + ")"
 
         native = {"trace_id": ("nullif(trace_id, '')",), "parent_call_id": ("nullif(parent_span_id, '')",)}
-        dims = {f: mapping.sql(f, lookup, params, native=native.get(f, ())) for f in FIELDS}
+        dims = mapped_fields(mapping, lookup, params, native=native, fields=FIELDS)
         cached = bigint_sql(f"coalesce({a('gen_ai.usage.cache_read.input_tokens')}, {a('gen_ai.usage.cache_read_input_tokens')})")
         write = bigint_sql(
             f"coalesce({a('gen_ai.usage.cache_creation.input_tokens')}, {a('gen_ai.usage.cache_creation_input_tokens')})"
@@ -141,7 +131,6 @@ class OtelGenAISpans(InputFormat):
         input_reported = bigint_sql(f"coalesce({a('gen_ai.usage.input_tokens')}, {a('gen_ai.usage.prompt_tokens')})")
         output_reported = bigint_sql(f"coalesce({a('gen_ai.usage.output_tokens')}, {a('gen_ai.usage.completion_tokens')})")
         counts = [k for k in GENAI_KEYS if k.startswith("gen_ai.usage.")] + EXTRA_KEYS["cache_write_1h"] + EXTRA_KEYS["attempt"]
-        count_field, count_reason = count_errors_sql({k: a(k) for k in counts})
         model = f"nullif(trim(coalesce({a('gen_ai.response.model')}, {a('gen_ai.request.model')})), '')"
         provider_raw = f"coalesce({a('gen_ai.provider.name')}, {a('gen_ai.system')})"
         op = f"lower({a('gen_ai.operation.name')})"
@@ -150,107 +139,97 @@ class OtelGenAISpans(InputFormat):
             "x.value.arrayValue['values'][1].stringValue)) "
             f"for x in coalesce({{}}, []) if list_contains({keys}, x.key)"
         )
-        sql = f"""
-            with docs as (
+        return CallLog(
+            # One record per line (a TracesData object), numbered in tb_otlp_lines; a batch of lines per query.
+            records="""
                 select _record, raw, try(from_json(raw, $schema)) as doc
-                from tb_otlp_lines where _record between $first and $last
-            ),
-            bad_lines as (
-                select
-                    _record,
-                    case
-                        when not json_valid(raw) then 'not valid JSON'
-                        when doc is null then 'not an OTLP TracesData object (a value of the wrong type)'
-                        else 'not an OTLP TracesData object (no resourceSpans)'
-                    end as line_error
-                from docs
-                where doc is null or doc.resourceSpans is null
-            ),
-            resources as (
-                select _record, unnest(doc.resourceSpans) as rs from docs where doc.resourceSpans is not null
-            ),
-            scopes as (
-                -- Only the attributes a call row may need are kept, per resource and per span.
-                select _record, map_from_entries([{entries.format('rs.resource.attributes')}]) as ra,
-                       unnest(rs.scopeSpans) as ss
-                from resources where rs is not null
-            ),
-            spans as materialized (
-                -- Materialized: list functions on the spans of an unnested list would walk the whole
-                -- line's attributes for every span (quadratic); copied, each span holds only its own.
-                select _record, ra, unnest(ss.spans) as s from scopes where ss is not null
-            ),
-            attributed as materialized (
-                -- Materialized: else the optimiser inlines the attribute maps into every lookup of them.
-                select
-                    _record,
-                    ra,
-                    s.traceId as trace_id,
-                    s.spanId as span_id,
-                    s.parentSpanId as parent_span_id,
-                    s.name as span_name,
-                    {whole_number_sql('s.startTimeUnixNano')} as start_ns,
-                    {whole_number_sql('s.endTimeUnixNano')} as end_ns,
-                    s.status.code as status_code,
-                    s.status.message as status_message,
-                    map_from_entries([{entries.format('s.attributes')}]) as sa
-                from spans where s is not null
-            ),
-            calls as (
-                select * from attributed
-                where case
-                    when list_contains({not_calls}, {op}) then false
-                    when {op} is not null then true
-                    else {provider_raw} is not null
-                        and ({model} is not null or {input_reported} is not null or {output_reported} is not null)
-                end
-            ),
-            mapped as (
-                select
-                    _record,
-                    coalesce({dims['call_id']}, nullif(span_id, ''), {dims['provider_request_id']}) as call_id,
-                    case when start_ns > 0 then make_timestamp(start_ns // 1000)::timestamptz end as occurred_at,
-                    {provider_sql(provider_raw, model, params)} as provider,
-                    {model} as model_raw,
-                    nullif(trim({a('gen_ai.response.model')}), '') is not null as model_served,
-                    {dimension_columns(dims)},
-                    {input_tokens_sql(input_reported, cached, write)} as input_tokens,
-                    coalesce({cached}, 0) as cached_input_tokens,
-                    coalesce({write}, 0) as cache_write_tokens,
-                    least(coalesce({bigint_sql(extra_attr('cache_write_1h'))}, 0), coalesce({write}, 0)) as cache_write_1h_tokens,
-                    {output_tokens_sql(output_reported, reasoning)} as output_tokens,
-                    coalesce({reasoning}, 0) as reasoning_tokens,
-                    {bool_sql(extra_attr('is_batch'))} as is_batch,
-                    {status_sql(
-                        f"{a('error.type')} is not null or status_code in ('2', 'STATUS_CODE_ERROR')",
-                        f"concat_ws(' ', {a('error.type')}, status_message)",
-                    )} as status,
-                    coalesce({whole_number_sql(extra_attr('attempt'), 'INTEGER')}, 1) as attempt,
-                    case when end_ns >= start_ns and start_ns > 0 then (end_ns - start_ns) // 1000000 end as latency_ms,
-                    {bool_sql(extra_attr('response_cache_hit'))} as response_cache_hit,
-                    {dims['provider_request_id']} as provider_request_id,
-                    {bigint_sql(a('gen_ai.request.max_tokens'))} as max_output_tokens,
-                    {finish_reason_sql(a('gen_ai.response.finish_reasons'), params)} as finish_reason,
-                    {dims['trace_id']} as trace_id,
-                    {dims['parent_call_id']} as parent_call_id,
-                    span_name,
-                    {count_field} as _count_field,
-                    {count_reason} as _count_reason
-                from calls
-            )
-            select
-                * exclude (_count_field),
-                case
-                    when occurred_at is null then 'startTimeUnixNano'
-                    when model_raw is null then 'gen_ai.request.model'
-                    when call_id is null then 'spanId'
-                    when _count_field is not null then _count_field
-                end as _error_field,
-                null as line_error
-            from mapped
-            union all by name
-            select _record, '$' as _error_field, line_error from bad_lines
-        """
+                from tb_otlp_lines where _record between $first and $last""",
+            stages={
+                "bad_lines": """
+                    select
+                        _record,
+                        case
+                            when not json_valid(raw) then 'not valid JSON'
+                            when doc is null then 'not an OTLP TracesData object (a value of the wrong type)'
+                            else 'not an OTLP TracesData object (no resourceSpans)'
+                        end as line_error
+                    from records
+                    where doc is null or doc.resourceSpans is null""",
+                "resources": "select _record, unnest(doc.resourceSpans) as rs from records where doc.resourceSpans is not null",
+                # Only the attributes a call row may need are kept, per resource and per span.
+                "scopes": f"""
+                    select _record, map_from_entries([{entries.format('rs.resource.attributes')}]) as ra,
+                           unnest(rs.scopeSpans) as ss
+                    from resources where rs is not null""",
+                # Materialized: list functions on the spans of an unnested list would walk the whole
+                # line's attributes for every span (quadratic); copied, each span holds only its own.
+                "spans": "select _record, ra, unnest(ss.spans) as s from scopes where ss is not null",
+                # Materialized: else the optimiser inlines the attribute maps into every lookup of them.
+                "attributed": f"""
+                    select
+                        _record, ra, s.traceId as trace_id, s.spanId as span_id, s.parentSpanId as parent_span_id,
+                        s.name as span_name,
+                        {whole_number_sql('s.startTimeUnixNano')} as start_ns,
+                        {whole_number_sql('s.endTimeUnixNano')} as end_ns,
+                        s.status.code as status_code, s.status.message as status_message,
+                        map_from_entries([{entries.format('s.attributes')}]) as sa
+                    from spans where s is not null""",
+                # The spans that are model calls, and the lines that are no TracesData (as records to quarantine).
+                "calls": f"""
+                    select * from attributed
+                    where case
+                        when list_contains({not_calls}, {op}) then false
+                        when {op} is not null then true
+                        else {provider_raw} is not null
+                            and ({model} is not null or {input_reported} is not null or {output_reported} is not null)
+                    end
+                    union all by name
+                    select _record, line_error from bad_lines""",
+            },
+            materialized=("spans", "attributed"),
+            fields={
+                "call_id": f"coalesce({dims['call_id']}, nullif(span_id, ''), {dims['provider_request_id']})",
+                "occurred_at": "case when start_ns > 0 then make_timestamp(start_ns // 1000)::timestamptz end",
+                "provider": provider_sql(provider_raw, model, params),
+                "model_raw": model,
+                "model_served": f"nullif(trim({a('gen_ai.response.model')}), '') is not null",
+                **dimensions(dims),
+                "input_tokens": input_tokens_sql(input_reported, cached, write),
+                "cached_input_tokens": f"coalesce({cached}, 0)",
+                "cache_write_tokens": f"coalesce({write}, 0)",
+                "cache_write_1h_tokens": f"least(coalesce({bigint_sql(extra_attr('cache_write_1h'))}, 0), coalesce({write}, 0))",
+                "output_tokens": output_tokens_sql(output_reported, reasoning),
+                "reasoning_tokens": f"coalesce({reasoning}, 0)",
+                "is_batch": bool_sql(extra_attr("is_batch")),
+                "status": status_sql(
+                    f"{a('error.type')} is not null or status_code in ('2', 'STATUS_CODE_ERROR')",
+                    f"concat_ws(' ', {a('error.type')}, status_message)",
+                ),
+                "attempt": f"coalesce({whole_number_sql(extra_attr('attempt'), 'INTEGER')}, 1)",
+                "latency_ms": "case when end_ns >= start_ns and start_ns > 0 then (end_ns - start_ns) // 1000000 end",
+                "response_cache_hit": bool_sql(extra_attr("response_cache_hit")),
+                "provider_request_id": dims["provider_request_id"],
+                "max_output_tokens": bigint_sql(a("gen_ai.request.max_tokens")),
+                "finish_reason": finish_reason_sql(a("gen_ai.response.finish_reasons"), params),
+                "trace_id": dims["trace_id"],
+                "parent_call_id": dims["parent_call_id"],
+            },
+            helpers={"_line_error": "line_error", "_trace_id": "trace_id", "_span_name": "span_name"},
+            unreadable=Rule("$", "line_error is not null", "_line_error"),
+            rules=[
+                Rule("startTimeUnixNano", "occurred_at is null", "'missing or not a nanosecond timestamp'"),
+                Rule("gen_ai.request.model", "model_raw is null",
+                     "'GenAI span without gen_ai.response.model or gen_ai.request.model'"),
+                Rule("spanId", "call_id is null", "'span without spanId or gen_ai.response.id'"),
+            ],
+            counts={k: a(k) for k in counts},
+            # Quarantine names the span, never its attributes: they may hold prompt text.
+            raw="case when _line_error is null then json_object('traceId', _trace_id, 'spanId', call_id, 'name', _span_name)::varchar end",
+        )
+
+    def parse(self, path: Path, ctx: ParseContext) -> Parsed:
+        params = self.params(path, ctx)
+        sql = render(self.declare(path, ctx, AttributeMapping.from_settings(ctx.settings), params))
         con = connect()
         try:
             # Numbering lines is sequential; parsing them is not. The numbered lines go into a table, and
@@ -302,36 +281,8 @@ def _batches(con) -> list[tuple[int, int]]:
     return out
 
 
-_REASONS = {
-    "startTimeUnixNano": "missing or not a nanosecond timestamp",
-    "gen_ai.request.model": "GenAI span without gen_ai.response.model or gen_ai.request.model",
-    "spanId": "span without spanId or gen_ai.response.id",
-}
-
-
 def _split(rows: pl.DataFrame) -> Parsed:
-    is_line = pl.col("_error_field") == "$"
-    bad_lines = rows.filter(is_line)
-    spans = rows.filter(~is_line | pl.col("_error_field").is_null())
-    bad_spans = spans.filter(pl.col("_error_field").is_not_null())
-    # Quarantine names the span, never its attributes: they may hold prompt text.
-    quarantine = pl.concat(
-        [
-            bad_lines.select(
-                pl.col("_record").cast(pl.Int64).alias("record"),
-                pl.lit("$").alias("field"),
-                pl.col("line_error").alias("reason"),
-                pl.lit(None, pl.String).alias("raw"),
-            ),
-            bad_spans.select(
-                pl.col("_record").cast(pl.Int64).alias("record"),
-                pl.col("_error_field").alias("field"),
-                pl.coalesce(
-                    pl.col("_error_field").replace_strict(_REASONS, default=None, return_dtype=pl.String), pl.col("_count_reason")
-                ).alias("reason"),
-                pl.struct(traceId="trace_id", spanId="call_id", name="span_name").struct.json_encode().alias("raw"),
-            ),
-        ]
-    )
-    good = spans.filter(pl.col("_error_field").is_null()).drop("_error_field", "span_name", "line_error", "_count_reason")
-    return Parsed(rows=good, quarantine=quarantine, records_in=spans.height + bad_lines.height)
+    good, quarantine = split_errors(rows)
+    # The lines that are no TracesData first, then the spans, each in file order.
+    quarantine = quarantine.sort(pl.col("field") != "$", maintain_order=True)
+    return Parsed(rows=good, quarantine=quarantine, records_in=rows.height)

@@ -1,39 +1,25 @@
 """How provider exports are read: DuckDB, vectorised, money as text straight to DECIMAL.
 
 - :func:`page_records`: admin-API pages (``{"data": [bucket]}``), one page, an array or JSON lines.
-- :func:`csv_records`, :func:`parquet_records`, :func:`jsonl_records`: tabular exports, every
-  value read as text and typed by :class:`Col` (bad values flagged per record for quarantine),
+- :func:`csv_records`, :func:`parquet_records`, :func:`jsonl_export_records`: tabular exports, every
+  value read as text and typed by its :class:`~pipelines.ingest.formats.fields.Field` (bad values flagged per record for quarantine),
   optionally summed to the grain of the facts before Python sees them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.ingest.formats.base import (
-    LINES,
-    Field,
-    InputError,
-    _sql_str,
-    has_money,
-    money_as_text,
-    read_error,
-    records_sql,
-    sql_ident,
-)
+from pipelines.db import connect, sql_ident, sql_str
+from pipelines.ingest.formats.base import InputError, read_error
 from pipelines.ingest.formats.csvrows import csv_rows
 from pipelines.ingest.formats.envelopes import check_pages
-from pipelines.ingest.formats.values import INTEGER_TYPES, instant_sql, not_a, rfc3339_sql, whole_number_sql
-
-def connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")
-    return con
-
+from pipelines.ingest.formats.fields import ERROR_COLUMNS, Field, export_checks, has_money, money_as_text, records_sql
+from pipelines.ingest.formats.lines import LINES
+from pipelines.ingest.formats.values import instant_sql, rfc3339_sql, whole_number_sql
 
 # Pages of the admin APIs: {"data": [bucket, ...], "has_more", "next_page"}, each bucket
 # {"start_time"|"starting_at", "end_time"|"ending_at", "results": [...]}. A file holds one page,
@@ -93,7 +79,7 @@ def json_fields(con: duckdb.DuckDBPyConnection, source_sql: str, fields: list[Fi
                 readable: str = "null::varchar") -> pl.DataFrame:
     """Typed columns picked from ``raw`` JSON records of ``source_sql`` (columns ``_record``, ``raw``, and the
     ``readable`` expression: null, or why a record cannot be read): the same reader as
-    :func:`pipelines.ingest.formats.base.jsonl_records`, over records instead of lines."""
+    :func:`pipelines.ingest.formats.lines.jsonl_records`, over records instead of lines."""
     source = f"select _record, raw, {readable} as _readable from ({source_sql})"
     return con.sql(records_sql(source, fields), params=params).pl()
 
@@ -113,32 +99,9 @@ def page_records(path: Path, fields: list[Field]) -> pl.DataFrame:
 # ---- tabular exports (CSV, Parquet) ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Col:
-    """One typed column out of an export read as text.
-
-    ``source`` names the header (alternatives separated by ``|``, matched case-insensitively,
-    first present wins); ``parse`` is a SQL template over ``{v}`` (the text) that returns null
-    when the text does not convert. A missing column is null (an error if ``required``).
-    """
-
-    name: str
-    source: str
-    type: str = "VARCHAR"
-    required: bool = False
-    parse: str | None = None
-
-    def sql(self, column: str | None) -> str:
-        if column is None:
-            return f"null::{self.type}"
-        v = _text(column)
-        if self.parse:
-            return self.parse.replace("{v}", v)
-        if self.type == "VARCHAR":
-            return v
-        if self.type in INTEGER_TYPES:
-            return whole_number_sql(v, self.type)
-        return f"try_cast({v} as {self.type})"
+def _column_sql(c: Field, column: str | None) -> str:
+    """Field ``c`` typed from the export's ``column`` (its text, blank as null); a missing column is null."""
+    return f"null::{c.type}" if column is None else c.typed(_text(column))
 
 
 def _text(column: str) -> str:
@@ -167,7 +130,7 @@ def typed_records(
     con: duckdb.DuckDBPyConnection,
     source_sql: str,
     header: list[str],
-    cols: list[Col],
+    cols: list[Field],
     params: dict,
     sums: list[str] | None = None,
     column_sql: dict[str, str] | None = None,
@@ -197,28 +160,23 @@ def typed_records(
     source_sql = source_sql.replace(
         "__COLUMNS__", ", ".join((column_sql or {}).get(n, sql_ident(n)) + " as " + sql_ident(n) for n in needed) or "1 as _none"
     )
-    typed = ",\n".join(f"{c.sql(picked[c.name])} as {c.name}" for c in cols)
+    typed = ",\n".join(f"{_column_sql(c, picked[c.name])} as {c.name}" for c in cols)
     texts = ", ".join(f"{_text(picked[c.name])} as _raw_{c.name}" for c in present)
     # Checks read the typed value and its text (each parse runs once per row).
-    checks = []
-    for c in present:
-        if c.required:
-            checks.append(f"when _raw_{c.name} is null then {_sql_str(c.name)} || '|missing required value'")
-        if c.type != "VARCHAR" or c.parse:
-            checks.append(
-                f"when _raw_{c.name} is not null and {c.name} is null and trim(_raw_{c.name}) <> '' then "
-                f"{_sql_str(c.name)} || '|not {not_a(c.type)}: ' || left(_raw_{c.name}, 80)"
-            )
+    checks = [
+        f"when {condition} then {sql_str(c.name + '|')} || {reason}"
+        for c in present
+        for condition, reason in export_checks(c, f"_raw_{c.name}", c.name)
+    ]
     source_error = ""
     if "_source_error" in header:
         checks.insert(0, "when _source_error is not null then _source_error")
         source_error = ", _source_error, _source_raw"
     check_sql = " ".join(checks) or "when false then null"
-    raw = "json_object(" + ", ".join(f"{_sql_str(picked[c.name])}, _raw_{c.name}" for c in present) + ")::VARCHAR"
+    raw = "json_object(" + ", ".join(f"{sql_str(picked[c.name])}, _raw_{c.name}" for c in present) + ")::VARCHAR"
     if source_error:
         raw = f"coalesce(_source_raw, {raw})"
-    errors = """split_part(_err, '|', 1) as _error_field,
-               nullif(substr(_err, length(split_part(_err, '|', 1)) + 2), '') as _error_reason"""
+    errors = ERROR_COLUMNS
     typed_cte = f"""
         with src as ({source_sql}),
         parsed as (select _record, {typed}, {texts}{source_error} from src),
@@ -248,12 +206,7 @@ def typed_records(
     return con.sql(sql, params=params).pl()
 
 
-def records_in(good: pl.DataFrame, quarantine: pl.DataFrame) -> int:
-    """How many records the file held: summed rows count every record they hold."""
-    return int(good["_n"].sum() if "_n" in good.columns and good.height else good.height) + quarantine.height
-
-
-def csv_records(path: Path, cols: list[Col], sums: list[str] | None = None) -> pl.DataFrame:
+def csv_records(path: Path, cols: list[Field], sums: list[str] | None = None) -> pl.DataFrame:
     """A CSV export (every column as text; UTF-8 BOM, CRLF and blank lines are fine); a malformed row is one
     record to quarantine (see ``csvrows``)."""
     con = connect()
@@ -273,7 +226,7 @@ def csv_records(path: Path, cols: list[Col], sums: list[str] | None = None) -> p
         con.close()
 
 
-def parquet_records(path: Path, cols: list[Col], sums: list[str] | None = None) -> pl.DataFrame:
+def parquet_records(path: Path, cols: list[Field], sums: list[str] | None = None) -> pl.DataFrame:
     """A Parquet export; MAP and STRUCT columns become JSON text like their CSV form."""
     con = connect()
     try:
@@ -291,8 +244,8 @@ def parquet_records(path: Path, cols: list[Col], sums: list[str] | None = None) 
         con.close()
 
 
-def jsonl_records(
-    path: Path, columns: dict[str, str], cols: list[Col], sums: list[str] | None = None
+def jsonl_export_records(
+    path: Path, columns: dict[str, str], cols: list[Field], sums: list[str] | None = None
 ) -> pl.DataFrame:
     """A JSON-lines export: ``columns`` (name -> JSONPath) picked as text, then typed like a CSV.
 
@@ -303,10 +256,10 @@ def jsonl_records(
     try:
         names = list(columns)
         plain = [n for n in names if not columns[n].endswith("!json")]
-        paths = ", ".join(_sql_str(columns[n]) for n in plain)
+        paths = ", ".join(sql_str(columns[n]) for n in plain)
         picks = [f"_v[{i + 1}] as {sql_ident(n)}" for i, n in enumerate(plain)]
         picks += [
-            f"case when _ok then json_extract(raw, {_sql_str(columns[n][:-5])})::VARCHAR end as {sql_ident(n)}"
+            f"case when _ok then json_extract(raw, {sql_str(columns[n][:-5])})::VARCHAR end as {sql_ident(n)}"
             for n in names
             if n not in plain
         ]

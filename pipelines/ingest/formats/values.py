@@ -75,3 +75,44 @@ def typed_sql(text: str, type: str) -> str:
     if type == "VARCHAR":
         return text
     return f"try_cast({text} as {type})"
+
+
+# ---- typed values out of JSON text (app logs) -----------------------------------------------------
+
+
+def money_sql(expr: str) -> str:
+    """A USD amount from its text (decimal strings and JSON numbers alike) straight to DECIMAL, never a float."""
+    return f"coalesce(try_cast({expr} as decimal(38, 12)), try_cast(try_cast({expr} as double) as decimal(38, 12)))"
+
+
+def bool_sql(expr: str) -> str:
+    """True for ``true``/``True``/``1``/``yes``; false otherwise (a missing flag is false)."""
+    return f"coalesce(lower(trim({expr})) in ('true', '1', 'yes', 't', 'hit'), false)"
+
+
+def timestamp_sql(expr: str) -> str:
+    """An instant from ISO text where the source documents zone-less times as UTC (LiteLLM); sources that promise
+    RFC 3339 read with ``values.rfc3339_sql``. An offset past 23:59 is refused either way."""
+    return instant_sql(expr)
+
+
+def latency_sql(start: str, end: str) -> str:
+    return f"case when {end} >= {start} then (epoch_ms({end}) - epoch_ms({start}))::bigint end"
+
+
+def json_object_sql(expr: str) -> str:
+    """A JSON object whether the source holds it as an object or as JSON text in a string (CSV exports)."""
+    return (
+        f"(case when json_type({expr}) = 'OBJECT' then {expr} "
+        f"when json_type({expr}) = 'VARCHAR' and json_valid({expr}->>'$') "
+        f"and json_type(({expr}->>'$')::json) = 'OBJECT' then ({expr}->>'$')::json end)"
+    )
+
+
+def json_list_sql(expr: str) -> str:
+    """A list of strings from a JSON array, or from JSON text holding one (tags in CSV exports)."""
+    return (
+        f"(case when json_type({expr}) = 'ARRAY' then from_json({expr}, '[\"VARCHAR\"]') "
+        f"when json_type({expr}) = 'VARCHAR' and json_valid({expr}->>'$') "
+        f"and json_type(({expr}->>'$')::json) = 'ARRAY' then from_json(({expr}->>'$')::json, '[\"VARCHAR\"]') end)"
+    )

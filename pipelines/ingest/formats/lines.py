@@ -1,0 +1,211 @@
+"""The JSON-lines reader: a file of one JSON record per line, read by DuckDB into typed columns.
+
+:func:`jsonl_records` takes a clean file of flat records in one DuckDB pass (``read_json`` straight to typed
+columns); any other file goes through the line reader, which keeps every line with its number and renders it with
+:func:`pipelines.ingest.formats.fields.records_sql`. ``LINES``/``LINE_ARGS`` are how every reader of the project
+reads a file as lines; :class:`LineCounter` counts them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.db import sql_ident, sql_str
+from pipelines.ingest.formats.fields import Field, has_money, records_sql
+from pipelines.ingest.formats.values import INTEGER_TYPES
+
+MAX_LINE_BYTES = 256 * 1024 * 1024
+
+# The file ``$path`` as lines of text (``raw``; blank lines null): a "CSV" of one column with no delimiter,
+# quote or escape. Every line reader of the project reads through these arguments.
+LINE_ARGS = (
+    "columns={'raw': 'VARCHAR'}, header=false, delim=chr(30), quote='', escape='', auto_detect=false, "
+    f"max_line_size={MAX_LINE_BYTES}"
+)
+LINES = f"read_csv($path, {LINE_ARGS})"
+_REJECTS = "tb_line_rejects"
+
+
+def _unreadable_lines(con, path: Path) -> str:
+    """Lines SQL for a file with lines DuckDB cannot read (not UTF-8, too long): those become records with a reason.
+
+    The reader skips them and logs them with their line numbers; the readable lines are renumbered so
+    every record keeps its own line number.
+    """
+    con.execute(f"drop table if exists {_REJECTS}")
+    con.execute(f"drop table if exists {_REJECTS}_scans")
+    opts = f"ignore_errors=true, store_rejects=true, rejects_table='{_REJECTS}', rejects_scan='{_REJECTS}_scans'"
+    con.execute(
+        f"create or replace temp table tb_lines as select row_number() over () as k, raw from read_csv($path, {LINE_ARGS}, {opts})",
+        {"path": str(path)},
+    )
+    total = con.execute(f"select (select count(*) from tb_lines) + (select count(*) from {_REJECTS})").fetchall()[0][0]
+    con.execute(
+        "create or replace temp table tb_line_numbers as "
+        f"select line, row_number() over (order by line) as k from range(1, $n + 1) as t(line) "
+        f"where line not in (select line from {_REJECTS})",
+        {"n": total},
+    )
+    return f"""
+        select n.line as _record, l.raw, null as _readable from tb_lines as l join tb_line_numbers as n using (k)
+        union all
+        select line as _record, csv_line as raw,
+               case when error_type = 'INVALID ENCODING' then 'not valid UTF-8 text (wrong encoding? export the file as UTF-8)'
+                    else lower(error_type) || ': ' || error_message end as _readable
+        from {_REJECTS}
+    """
+
+
+
+def jsonl_records(con, path: Path, fields: list[Field], lines: int | None = None) -> pl.DataFrame:
+    """Read a JSON-lines file with DuckDB, one typed column per field, vectorised.
+
+    Every line keeps its number (``_record``). A line that is not JSON, or whose
+    field does not convert to its type, or lacks a required field, gets
+    ``_error_field``/``_error_reason`` instead of being dropped; the caller
+    quarantines those. Field paths and types are code constants; the file path
+    is bound as a parameter. ``lines``: the file's line count, when the caller has counted it.
+    """
+    fast = _read_json_records(con, path, fields, lines)
+    if fast is not None:
+        return fast
+    sql = records_sql("{lines}", fields)
+    params = {"path": str(path)}
+    try:
+        # Numbering the lines is sequential; parsing them is not: number them into a table first, so the
+        # JSON work below runs on every core instead of in the numbering's single thread.
+        con.execute(
+            f"create or replace temp table tb_numbered as "
+            f"select row_number() over () as _record, raw, null::varchar as _readable from {LINES}",
+            params,
+        )
+    except duckdb.InvalidInputException as e:
+        if "CSV Error" not in str(e):
+            raise
+        return _arrow_frame(con, sql.replace("{lines}", _unreadable_lines(con, path)))
+    try:
+        return _arrow_frame(con, sql.replace("{lines}", "select * from tb_numbered"))
+    finally:
+        con.execute("drop table if exists tb_numbered")
+
+
+def _arrow_frame(con, sql: str, params: dict | None = None) -> pl.DataFrame:
+    """A whole file's rows as a Polars frame: the relation API hands Arrow over without the copy a DB-API result makes."""
+    return pl.from_arrow(con.sql(sql, params=params).to_arrow_table())
+
+
+_TOP_LEVEL = re.compile(r"^\$\.[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _read_json_records(con, path: Path, fields: list[Field], lines: int | None = None) -> pl.DataFrame | None:
+    """The fast path for a clean file of flat records: DuckDB's own JSON reader, straight to typed columns.
+
+    It parses each line once, on every core, where the line reader below parses it three times. A value it
+    accepts converts here exactly as there (``true`` is a token count in neither); anything it does not read the
+    same way (see ``_fast_checks``) sends the file to the line reader. It is taken only when it can promise what
+    the line reader does: the fields are top-level keys,
+    every line is a JSON object DuckDB reads (else it raises), no line is blank (blank lines are skipped, so the
+    row count would not be the line count and records would lose their line numbers), and no record is bad
+    (a required field missing, a value that does not convert). Otherwise ``None``: the line reader keeps each
+    bad line as written.
+    """
+    if not fields or not all(_TOP_LEVEL.match(f.source) for f in fields) or has_money([f.type for f in fields]):
+        return None  # (DuckDB's reader would read a money number as a double)
+    columns = "{" + ", ".join(f"{sql_str(f.source[2:])}: 'VARCHAR'" for f in fields) + "}"
+    read = {f.name: f"_in_{f.name}" for f in fields}  # the field's text as read
+    inner = ", ".join(f"{sql_ident(f.source[2:])} as {read[f.name]}" for f in fields)
+    typed = ", ".join(f"{_fast_typed(f, read[f.name])} as {sql_ident(f.name)}" for f in fields)
+    bad = " or ".join(f"({check})" for check in _fast_checks(fields, read)) or "false"
+    sql = (
+        f"select * exclude ({', '.join(read.values())}), ({bad}) as _bad "
+        f"from (select *, {typed} from (select {inner} "
+        f"from read_json($path, format = 'newline_delimited', columns = {columns}, maximum_object_size = {MAX_LINE_BYTES})))"
+    )
+    try:
+        df = _arrow_frame(con, sql, {"path": str(path)})
+    except duckdb.Error:
+        return None
+    if df.height != (lines if lines is not None else _line_count(path)) or df["_bad"].any():
+        return None
+    # Insertion order is the file's order, so the row index is the line number.
+    return df.drop("_bad").with_row_index("_record", offset=1).with_columns(
+        pl.col("_record").cast(pl.Int64), pl.lit(None, pl.String).alias("_error_field"), pl.lit(None, pl.String).alias("_error_reason")
+    )
+
+
+def _fast_typed(f: Field, text: str) -> str:
+    # Values that pass _fast_checks (whole numbers of plain digits, timestamps in the usual RFC 3339 shapes) read
+    # with a plain cast as Field.typed reads them.
+    return f"try_cast({text} as {f.type})" if f.type in (*INTEGER_TYPES, "TIMESTAMPTZ") else f.typed(text)
+
+
+# RFC 3339 as apps write it (JavaScript's toISOString, Python's isoformat in UTC), checked by its shape (a fraction
+# of a regular expression's cost; the cast that must succeed too rejects anything but digits between the
+# separators); other shapes (offsets, other precisions) go to the line reader's exact rule.
+_TIMESTAMP_SHAPES = [f"____-__-__T__:__:__{fraction}{zone}" for fraction in (".___", "", ".______") for zone in ("Z", "+00:00")]
+
+
+# What a JSON number, boolean, object or list reads as in a VARCHAR column (an identity's text that may not have
+# been a string: the line reader decides by its JSON type).
+_NOT_A_STRING = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|[{\[].*"
+
+
+def _fast_checks(fields: list[Field], read: dict[str, str]) -> list[str]:
+    """Conditions that send the file to the line reader: a bad record, or a value the fast path does not read the
+    way the line reader does (it decides exactly). Cheap on the common case: timestamps are checked by their
+    shape, a record's whole numbers by one regular expression together, identities by one each."""
+    checks = []
+    for f in fields:
+        t = read[f.name]
+        if f.required:
+            checks.append(f"{t} is null")
+        if f.is_identity:  # the line reader tells a string from a number, a boolean or an object by its JSON type
+            checks += [f"trim({t}) = ''", f"regexp_full_match({t}, '{_NOT_A_STRING}')"]
+        elif f.type != "VARCHAR":
+            checks.append(f"{t} is not null and {sql_ident(f.name)} is null")
+        if f.type == "TIMESTAMPTZ":
+            checks.append(f"not ({' or '.join(f'{t} like {sql_str(g)}' for g in _TIMESTAMP_SHAPES)})")
+    whole = [read[f.name] for f in fields if f.type in INTEGER_TYPES]
+    if whole:  # a fraction, an exponent, a sign or a spelling (0x1F, 1_000): the line reader's exact rules decide
+        checks.append(f"regexp_matches(concat_ws(' ', {', '.join(whole)}), '[^0-9 -]')")
+    return checks
+
+
+class LineCounter:
+    """The lines of a byte stream fed to it block by block; a last line without its newline counts."""
+
+    def __init__(self) -> None:
+        self.newlines, self._last = 0, b"\n"
+
+    def update(self, block: bytes) -> None:
+        if block:
+            self.newlines += block.count(b"\n")
+            self._last = block[-1:]
+
+    @property
+    def lines(self) -> int:
+        return self.newlines + (self._last != b"\n")
+
+
+def _line_count(path: Path) -> int:
+    counter = LineCounter()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 24):
+            counter.update(block)
+    return counter.lines
+
+
+def lines_sql(numbered: bool = True) -> str:
+    """Every line of the file ``$path`` as ``raw`` (blank lines as null), with its 1-based number ``_record``.
+
+    A buffer as large as the longest allowed line lets DuckDB split the file across threads.
+    Numbering (``with ordinality``) keeps the pipeline in file order on one thread; a big file
+    reads ``numbered=False`` and counts lines itself (see ``otel.py``).
+    """
+    if not numbered:
+        return LINES
+    return f"read_csv($path, {LINE_ARGS}, buffer_size={MAX_LINE_BYTES}) with ordinality as lines(raw, _record)"
