@@ -27,6 +27,7 @@ from pipelines.ingest.pieces import parse_piece, pieces
 from pipelines.ingest.privacy import pseudonymise, scrub_quarantine
 from pipelines.ingest.registry import detect
 from pipelines.ingest.validate import validate
+from pipelines.lake.store import day_file
 from pipelines.settings import Settings, secret
 
 
@@ -201,7 +202,7 @@ def _land_table(rows: pl.DataFrame, table: str, form, ctx: ParseContext, source_
     good, bad = validate(table_contract.conform(finished, keep=KEEP), table_contract)
     landed, quarantined = record_count(good), record_count(bad)
     good = table_contract.conform(good)
-    days = _write_partitions(good, ctx.settings.lake / table, sha, stem)
+    days = _write_partitions(good, ctx.settings, table, sha, stem)
     quarantine = bad.select(QUARANTINE_COLS)
     if table != form.table:  # a further table's refused rows name their table: "provider_usage.input_tokens"
         quarantine = quarantine.with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
@@ -257,14 +258,15 @@ def line_key(rows: pl.DataFrame, table: str) -> pl.Expr:
     return key.alias("line_key")
 
 
-def _write_partitions(df: pl.DataFrame, table_dir: Path, sha: str, stem: str | None = None) -> list[str]:
+def _write_partitions(df: pl.DataFrame, settings: Settings, table: str, sha: str, stem: str | None = None) -> list[str]:
     days = []
     # A day's log is (nearly) one day: no partitioning copy of every row when there is nothing to split.
     single = df.height and df["day"].n_unique() == 1
     parts = {(df["day"][0],): df}.items() if single else df.partition_by("day", as_dict=True, maintain_order=False).items()
     for (day,), part in parts:
-        d = day.isoformat() if isinstance(day, date) else str(day)
-        target = table_dir / f"day={d}" / f"{stem or sha[:24]}.parquet"
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        d = day.isoformat()
+        target = day_file(settings, table, day, stem or sha[:24])
         with replacing(target) as tmp:
             # zstd level 1: a third faster to write than the default level 3, and as small for these columns.
             part.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)

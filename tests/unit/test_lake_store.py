@@ -45,9 +45,8 @@ def test_a_window_reads_only_its_own_markers(home):
     assert not [p for p in (home.lake / "_days").iterdir() if p.suffix != ".json"]  # no temporary file left
 
 
-# Landing still writes its own day partitions (pipelines/ingest/land.py, being split under issue #16 point 3).
 SPELLS_THE_LAYOUT = re.compile(r'"day=|"_days"')  # f"day={day}", glob("day=*"), lake / "_days"
-ALLOWED = {"pipelines/lake/store.py", "pipelines/ingest/land.py"}
+ALLOWED = {"pipelines/lake/store.py"}
 
 
 def test_only_the_lake_store_spells_the_lake_layout():
