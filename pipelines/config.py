@@ -216,7 +216,7 @@ class TokenbooksConfig(BaseModel):
     recipients: list[Address | Recipient] = []
     smtp: SmtpConfig = SmtpConfig()
     restate_days: int = Field(3, ge=0, description="the nightly run rebuilds yesterday and these days before it")
-    duckdb_memory_limit: str = Field("2GB", pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+    duckdb_memory_limit: str = Field("3GB", pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
                                      description="the build's DuckDB memory; larger days spill to .work/")
     duckdb_threads: int | None = Field(None, ge=1, description="the build's DuckDB threads (default: one per core); "
                                                                "fewer when builds of several days run side by side")

@@ -40,8 +40,8 @@ def connect(settings: Settings | None = None, memory_limit: str | None = None,
     (what a parser reading one file uses). With them: it spills to ``work/duckdb_tmp`` past
     ``duckdb_memory_limit`` (tokenbooks.yaml).
 
-    DuckDB's own default is 80 % of RAM, which a 10M-call day fills (17.6 GB measured); with the limit (2GB by
-    default) a larger day spills and the build's memory stays flat as days grow.
+    DuckDB's own default is 80 % of RAM, which a 10M-call day fills (17.6 GB measured); with the limit (3GB by
+    default, chosen from a 4 GB budget: a 10M-call night peaks at 3.5 GB) a larger day spills and the build's memory stays flat as days grow.
 
     Results come in no particular order (faster) unless ``keep_order``: reading a file whose row number is its
     line number needs the file's order.

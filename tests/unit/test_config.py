@@ -102,7 +102,7 @@ def test_config_check_prints_the_effective_config(home, capsys, monkeypatch):
     assert main(["--home", str(home.home), "config", "check"]) == 0
     out = capsys.readouterr().out
     shown = yaml.safe_load(out)
-    assert shown["restate_days"] == 5 and shown["duckdb_memory_limit"] == "2GB"  # set, and defaulted
+    assert shown["restate_days"] == 5 and shown["duckdb_memory_limit"] == "3GB"  # set, and defaulted
     assert shown["smtp"]["host"] == "mail.example.com" and shown["smtp"]["port"] == 2525  # file, and environment
     assert shown["environment"]["TOKENBOOKS_SMTP_PASSWORD"] == "set" and "hunter2-planted" not in out
     assert shown["config_file"] == str(home.home / "tokenbooks.yaml")
