@@ -137,7 +137,9 @@ def build_day(day: date, settings: Settings, build_id: str | None = None) -> Day
         result.unpriced_models = [
             f"{p}/{m}"
             for p, m in con.execute(
-                "select distinct provider, model from int_calls_priced where not is_priced order by all"
+                # an endpoint's calls carry its cost by tokens, not a list price: not unpriced (as in the digest)
+                "select distinct provider, model from int_calls_priced where not is_priced and endpoint is null "
+                "order by all"
             ).fetchall()
         ]
     finally:

@@ -28,6 +28,7 @@ from pipelines.db import open_warehouse
 from pipelines.reporting.digest import load_digest, render
 from pipelines.reporting.doctor import diagnose
 from pipelines.settings import Recipient, load_settings
+from pipelines.warehouse.build import build_day
 from tests.conftest import land_and_build
 from tests.quality.days import committed_problems
 
@@ -167,7 +168,8 @@ def test_digest_always_on_section(built) -> None:
 
 def test_an_endpoints_calls_are_not_unpriced_models(built) -> None:
     """They carry the endpoint's hourly cost, not a list price: doctor does not ask for an alias or a price for
-    them, the digest does not count them as unpriced."""
+    them, the digest does not count them as unpriced, the build does not warn of them."""
+    assert build_day(MONDAY, built).unpriced_models == []
     con = open_warehouse(built)
     try:
         assert diagnose(con, SUNDAY, MONDAY).unresolved_models == []
