@@ -223,7 +223,7 @@ def direct(args: dict[str, Any]) -> dict[str, Any]:
 @phase
 def build_range(args: dict[str, Any]) -> dict[str, Any]:
     """build_day for each of ``days`` (the warehouse step of a backfill, no Dagster, no publish); ``threads``
-    sets DuckDB's threads through the home's config as a user would (``duckdb_threads``)."""
+    overrides the home's ``duckdb_threads`` for this process only (builds share the home side by side)."""
     settings = _settings(args["home"])
     if args.get("threads"):
         settings.config.duckdb_threads = int(args["threads"])

@@ -184,7 +184,7 @@ def _profile(doc: dict[str, Any]) -> list[str]:
                "model's time is its `write` step, where it is computed; spilled = peak size of DuckDB's temp files):", "",
            "| step | wall s | share | cpu s | spilled |", "|---|---|---|---|---|"]
     for t in sorted(steps, key=lambda x: -x["seconds"]):
-        if t["seconds"] < 0.05 * total / 10:
+        if t["seconds"] < 0.005 * total:  # steps under half a percent of the build are left out
             continue
         spill = t.get("spilled_mb")
         out.append(f"| {t['step']} | {t['seconds']:.1f} | {100 * t['seconds'] / total:.0f} % | {_s(t.get('cpu_s'))} "

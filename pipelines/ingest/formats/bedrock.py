@@ -118,8 +118,7 @@ class BedrockInvocationCalls(CallLogFormat):
             helpers={"_request_id": top("requestId"), "_ts_text": top("timestamp")},
             rules=[
                 Rule("requestId", "_request_id is null", "'missing requestId'"),
-                Rule("timestamp", "occurred_at is null",
-                     "'missing or not an RFC 3339 timestamp: ' || coalesce(left(_ts_text, 40), 'null')"),
+                Rule.timestamp("timestamp", "_ts_text"),
                 Rule("modelId", "model_raw is null", "'missing modelId'"),
             ],
             counts={k: top(k) for k in COUNTS},

@@ -33,6 +33,11 @@ class Rule:
     condition: str
     reason: str
 
+    @classmethod
+    def timestamp(cls, field: str, text: str, what: str = "an RFC 3339 timestamp") -> Rule:
+        """The record's time did not parse: the reason quotes (the start of) the text it had, ``text`` (SQL)."""
+        return cls(field, "occurred_at is null", f"'missing or not {what}: ' || coalesce(left({text}, 40), 'null')")
+
 
 @dataclass
 class CallLog:

@@ -156,8 +156,7 @@ class LangfuseObservations(CallLogFormat):
             helpers={"_id": top("id"), "_start_text": top("startTime")},
             rules=[
                 Rule("id", "_id is null", "'observation without id'"),
-                Rule("startTime", "occurred_at is null",
-                     "'missing or not an RFC 3339 timestamp: ' || coalesce(left(_start_text, 40), 'null')"),
+                Rule.timestamp("startTime", "_start_text"),
                 Rule("model", "model_raw is null", "'generation without model'"),
             ],
             counts={

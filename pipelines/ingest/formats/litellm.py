@@ -141,8 +141,7 @@ class LiteLLMSpendLogs(CallLogFormat):
             helpers={"_start_text": top("startTime"), "_request_id": top("request_id")},
             rules=[
                 Rule("request_id", "_request_id is null", "'missing request_id'"),
-                Rule("startTime", "occurred_at is null",
-                     "'missing or not a timestamp: ' || coalesce(left(_start_text, 40), 'null')"),
+                Rule.timestamp("startTime", "_start_text", "a timestamp"),
                 Rule("model", "model_raw is null", "'no model or model_group'"),
             ],
             counts={
