@@ -110,3 +110,21 @@ def test_a_table_with_no_rows_still_has_its_columns_checked(tmp_path):
     broken = check_table(con, contract("mart_cost_daily"), {DAY: [str(short)]})[DAY]
     failed = {r.rule.name: r for r in broken.failed()}
     assert "table_columns_to_match_set" in failed and failed["table_columns_to_match_set"].examples == ["feature"]
+
+
+def test_a_table_with_no_rows_never_starts_great_expectations(tmp_path):
+    """GX's import and per-expectation cost were most of an empty night: with no rows it is not imported at all."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, duckdb, datetime\n"
+        "from pipelines.contracts import contract\n"
+        "from pipelines.quality.tables import check_table\n"
+        f"contract('fct_llm_calls').empty().write_parquet({str(tmp_path / 'e.parquet')!r})\n"
+        f"r = check_table(duckdb.connect(), contract('fct_llm_calls'), {{datetime.date(2026, 11, 10): [{str(tmp_path / 'e.parquet')!r}]}})\n"
+        "assert not list(r.values())[0].failed()\n"
+        "print('great_expectations' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
