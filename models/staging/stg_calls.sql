@@ -1,5 +1,6 @@
 -- stg_calls: one row per call record landed from one log source, for the day being built.
 -- Input: lake_calls (the day's `calls` partition). Renaming and typing only.
+-- materialized: view
 with source as (
     select * from lake_calls
 ),

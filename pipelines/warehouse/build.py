@@ -23,7 +23,7 @@ from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
 from pipelines.settings import Settings
 from pipelines.warehouse.endpoints import endpoint_tables, reference_models
-from pipelines.warehouse.models import MODELS, PUBLISHED, create_macros, run_model
+from pipelines.warehouse.models import MODELS, PUBLISHED, create_macros, dropped_after, run_model
 
 # How far either side of midnight the neighbouring days' call records are read (see load_inputs).
 CALL_EDGE = timedelta(minutes=5)
@@ -134,11 +134,13 @@ def build_day(day: date, settings: Settings, build_id: str | None = None) -> Day
             run_model(con, name)
             if name in PUBLISHED:
                 result.rows[name] = write_and_read_back(con, settings, day, build_id, name)
+            for table in dropped_after()[name]:  # code constants (model names)
+                con.execute(f"drop table {table}")
         result.unpriced_models = [
             f"{p}/{m}"
             for p, m in con.execute(
                 # an endpoint's calls carry its cost by tokens, not a list price: not unpriced (as in the digest)
-                "select distinct provider, model from int_calls_priced where not is_priced and endpoint is null "
+                "select distinct provider, model from fct_llm_calls where not is_priced and endpoint is null "
                 "order by all"
             ).fetchall()
         ]

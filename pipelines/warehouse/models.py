@@ -32,9 +32,6 @@ MODEL_NAME = re.compile(r"\b(?:stg|int|fct|mart)_[a-z0-9_]+\b")
 _COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _MACRO = re.compile(r"create\s+or\s+replace\s+temp\s+macro\s+(\w+)", re.IGNORECASE)
 
-# Read by code after the models have run (build_day's unpriced-model report).
-READ_AFTER_BUILD = {"int_calls_priced"}
-
 
 class ModelOrderError(ValueError):
     """The models cannot be ordered: two read each other, or one reads a model that does not exist."""
@@ -119,7 +116,10 @@ def _day_models() -> dict[str, tuple[str, Path]]:
 def _order() -> list[tuple[str, str]]:
     found = _day_models()
     deps = {name: reads(sql_file(layer, name)) - {name} for name, (layer, _) in found.items()}
-    rank = {name: (LAYERS.index(layer),) for name, (layer, _) in found.items()}
+    # Layer by layer; among the marts, those that read an unpublished model first, so the build can drop the
+    # intermediate tables (dropped_after) before the marts that read only other marts run.
+    marts = {name for name, (layer, _) in found.items() if layer == "marts"}
+    rank = {name: (LAYERS.index(layer), not (deps[name] - marts)) for name, (layer, _) in found.items()}
     return [(found[name][0], name) for name in build_order(deps, rank)]
 
 
@@ -147,18 +147,47 @@ def readers() -> dict[str, frozenset[str]]:
     return {name: frozenset(found) for name, found in out.items()}
 
 
+# A model's own header may say how it is built (``-- materialized: table`` or ``view``), where the rule below
+# would choose wrong: a view that many read but that is a cheap pass over the lake, a table that one reads but that
+# is costly to compute and small.
+_MATERIALIZED = re.compile(r"^-- materialized: (table|view)$", re.MULTILINE)
+
+
 @cache
 def inlined() -> frozenset[str]:
-    """Models built as views: unpublished, read by at most one later model and by no code.
+    """Models built as views: unpublished, and declared so in their header, or else read by at most one later model
+    (code reads only the published tables).
 
-    Their one reader computes them inline, so the day's calls are not copied once more
-    into a table nobody reads twice (a stg_/int_ table of a 10M-call day is gigabytes).
-    A model read twice stays a table: it is computed once and stays consistent.
+    A view's readers compute it inline, so the day's calls are not copied once more into a table (a stg_/int_ table
+    of a 10M-call day is gigabytes). By default a model read twice stays a table: it is computed once.
     """
-    return frozenset(
-        name for _, name in MODELS
-        if name not in PUBLISHED and name not in READ_AFTER_BUILD and len(readers()[name]) <= 1
-    )
+    views = set()
+    for _, name in MODELS:
+        declared = _MATERIALIZED.search(model_sql(name))
+        if name in PUBLISHED or (declared and declared.group(1) == "table"):
+            continue
+        if declared or len(readers()[name]) <= 1:
+            views.add(name)
+    return frozenset(views)
+
+
+@cache
+def dropped_after() -> dict[str, tuple[str, ...]]:
+    """model -> the tables the build drops once that model has run: no model after it reads them, directly, through a
+    view or through a macro. Their memory goes to the models after (a 10M-call day's priced calls are gigabytes that
+    the sessions' aggregate would otherwise push to disk)."""
+    views = inlined()  # a published model is read from its written file: it needs its inputs no more
+    order = [name for _, name in MODELS]
+    needs: dict[str, set[str]] = {}
+    for name in order:  # a view's needs are known before any model that reads it (build order)
+        direct = reads(model_sql(name)) - {name}
+        needs[name] = direct | {t for v in direct & views for t in needs[v]}
+    last = {name: i for i, name in enumerate(order)}  # a table no model reads goes right after it is built
+    for i, name in enumerate(order):
+        for needed in needs[name]:
+            last[needed] = max(last[needed], i)
+    tables = [name for name in order if name not in views and name not in PUBLISHED]
+    return {name: tuple(t for t in tables if order[last[t]] == name) for name in order}
 
 
 def create_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -4,7 +4,9 @@ name that is no model is refused, naming the models."""
 import pytest
 
 from pipelines.contracts import contracts
-from pipelines.warehouse.models import MODELS, PUBLISHED, ModelOrderError, build_order, model_sql, reads, views
+from pipelines.warehouse.models import (
+    MODELS, PUBLISHED, ModelOrderError, build_order, dropped_after, inlined, model_sql, reads, views,
+)
 
 
 def test_every_model_runs_after_each_model_it_reads():
@@ -47,3 +49,30 @@ def test_ties_keep_the_rank_order():
     deps = {"mart_z": {"stg_b"}, "stg_b": set(), "stg_a": set(), "int_m": {"stg_a"}}
     rank = {"stg_a": (0,), "stg_b": (0,), "int_m": (1,), "mart_z": (2,)}
     assert build_order(deps, rank) == ["stg_a", "stg_b", "int_m", "mart_z"]
+
+
+def test_a_models_header_says_how_it_is_built():
+    # the day's call records and calls are read where they are used, not copied into tables of gigabytes;
+    # the merge of calls seen more than once is computed once
+    assert {"stg_calls", "int_calls_merged"} <= inlined()
+    assert "int_call_merges" not in inlined()
+    assert "int_calls_priced" not in inlined()  # read by five models: computed once
+
+
+def test_no_table_is_dropped_before_a_model_that_reads_it():
+    order = [name for _, name in MODELS]
+    dropped_at = {t: order.index(m) for m, tables in dropped_after().items() for t in tables}
+
+    def needs(name):  # what a model reads, through the views it reads
+        out = set()
+        for read in reads(model_sql(name)) - {name}:
+            out |= {read} | (needs(read) if read in inlined() else set())
+        return out
+
+    for i, name in enumerate(order):
+        for table in needs(name) & dropped_at.keys():
+            assert dropped_at[table] >= i, f"{table} is dropped before {name}, which reads it"
+    # every table of the day is dropped once read, and the priced calls before the marts that read only marts
+    tables = {n for n in order if n not in inlined() and n not in PUBLISHED}
+    assert dropped_at.keys() == tables
+    assert dropped_at["int_calls_priced"] < order.index("mart_sessions")
