@@ -2,16 +2,16 @@
 -- calls, agent steps, tokens, cost, duration, failed or retried calls, and a runaway flag.
 -- steps is the deepest chain of parent_call_id links inside the session where sources log parents, else calls.
 -- Runaway: more calls, or more cost, than median + k·MAD over the day's sessions of the same app and feature
--- (the feature of the session's first call), the MAD taken as at least half the median so a feature whose sessions
--- are all alike does not flag its first slightly longer one; only where the feature has 5 or more sessions that
--- day. A ceiling configured for the feature (tokenbooks.yaml runaway.ceilings) flags on its own. See README.
-with calls as (
-    -- Only the columns used below: this is read four times, and a wide copy of a day's calls is gigabytes.
+-- (the feature of the session's first call; calls at the same microsecond are ordered by a fixed hash of their
+-- call id, a 16-byte key where the call id itself would hold a string per session), the MAD taken as at least half
+-- the median so a feature whose sessions are all alike does not flag its first slightly longer one; only where the
+-- feature has 5 or more sessions that day. A ceiling configured for the feature (tokenbooks.yaml runaway.ceilings) flags on its own. See README.
+with calls as not materialized (
+    -- Only the columns used below, read from the file where used: a copy of a day's calls is gigabytes.
     select
-        day, app, feature, call_id, parent_call_id, occurred_at, latency_ms, status, attempt,
+        day, app, feature, call_id, parent_call_id, occurred_at, latency_ms, status, attempt, session_id,
         input_tokens, output_tokens, cost_usd,
         coalesce(session_id, trace_id) as session_key,
-        case when session_id is not null then 'session' else 'trace' end as session_kind,
     from fct_llm_calls
     where coalesce(session_id, trace_id) is not null
 ),
@@ -26,8 +26,9 @@ sessions as (
         day,
         app,
         session_key,
-        any_value(session_kind) as session_kind,
-        arg_min(feature, (occurred_at, call_id)) as feature,
+        -- 'session' when a call names it as its session (the key may be another call's trace id too)
+        case when bool_or(session_id is not null) then 'session' else 'trace' end as session_kind,
+        arg_min(feature, (epoch_us(occurred_at)::hugeint << 64) + hash(call_id)) as feature,
         count(*) as calls,
         count(parent_call_id) > 0 as has_parents,
         sum(input_tokens) as input_tokens,
