@@ -5,6 +5,7 @@
 -- calls) cost nothing. A call whose model has no known price keeps a null list cost and is_priced = false.
 -- A call a configured serving endpoint served (its provider is the endpoint's name, or its model one of the
 -- endpoint's models: pipelines/warehouse/endpoints.py) names the endpoint and takes the endpoint's provider.
+-- materialized: view
 with merged as (
     select * from int_calls_merged
 ),

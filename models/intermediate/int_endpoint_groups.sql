@@ -26,7 +26,7 @@ served as (
     select
         *,
         case when is_unbilled then 0 else input_tokens + output_tokens end as tokens,
-    from int_calls_priced
+    from int_call_totals
     where endpoint is not null
 ),
 
@@ -35,8 +35,8 @@ calls as (
         day,
         endpoint,
         any_value(provider) as provider,
-        count(*) as calls,
-        count(*) filter (where is_unbilled) as unbilled_calls,
+        sum(calls)::bigint as calls,
+        coalesce(sum(calls) filter (where is_unbilled), 0)::bigint as unbilled_calls,
         sum(tokens) as tokens,
         sum(case when is_unbilled then 0 else input_tokens end) as input_tokens,
         sum(case when is_unbilled then 0 else cached_input_tokens end) as cached_input_tokens,
@@ -51,7 +51,7 @@ calls as (
 hours as (
     select day, endpoint, max(tokens) as busiest_hour_tokens,
     from (
-        select day, endpoint, date_trunc('hour', occurred_at), sum(tokens) as tokens
+        select day, endpoint, hour, sum(tokens) as tokens
         from served
         group by all
     )

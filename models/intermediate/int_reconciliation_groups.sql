@@ -11,7 +11,7 @@
 -- provider's split: its cache writes take the provider's 1-hour share at the 1-hour premium.
 -- A serving endpoint's lines and calls are reconciled by int_endpoint_groups instead (by tokens, not list cost).
 with calls as (
-    select * from int_calls_priced where endpoint is null
+    select * from int_call_totals where endpoint is null
 ),
 
 usage as (
@@ -32,8 +32,8 @@ call_groups as (
         calls.provider,
         calls.model,
         case when granularity.owner_level then calls.recon_owner else '*' end as owner,
-        count(*) as logged_calls,
-        count(*) filter (where calls.is_unbilled) as unbilled_calls,
+        sum(calls.calls)::bigint as logged_calls,
+        coalesce(sum(calls.calls) filter (where calls.is_unbilled), 0)::bigint as unbilled_calls,
         coalesce(sum(calls.list_cost_usd), 0)::decimal(38, 12) as list_cost_usd,
         sum(case when calls.is_unbilled then 0 else calls.input_tokens + calls.output_tokens end) as logged_tokens,
         sum(case when calls.is_unbilled then 0 else calls.cache_write_tokens end) as logged_cache_write_tokens,

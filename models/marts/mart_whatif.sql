@@ -17,13 +17,13 @@ with usage as (
         sum(cache_write_tokens - cache_write_1h_tokens) as cache_write_5m_tokens,
         sum(cache_write_1h_tokens) as cache_write_1h_tokens,
         sum(output_tokens) as output_tokens,
-        sum(input_tokens - cached_input_tokens - cache_write_tokens) filter (where cached_input_tokens = 0)
+        sum(input_tokens - cached_input_tokens - cache_write_tokens) filter (where not reads_cache)
             as uncached_input_tokens_of_misses,
-        sum(cached_input_tokens) / nullif(sum(input_tokens) filter (where cached_input_tokens > 0), 0)
+        sum(cached_input_tokens) / nullif(sum(input_tokens) filter (where reads_cache), 0)
             as cacheable_share,
-        count(*) as requests,
+        sum(calls)::bigint as requests,
         sum(list_cost_usd)::decimal(38, 12) as list_cost_usd,
-    from int_calls_priced
+    from int_call_totals
     where not is_unbilled and is_priced
     group by day, app, feature, provider, model
 ),

@@ -54,9 +54,8 @@ def test_ties_keep_the_rank_order():
 def test_a_models_header_says_how_it_is_built():
     # the day's call records and calls are read where they are used, not copied into tables of gigabytes;
     # the merge of calls seen more than once is computed once
-    assert {"stg_calls", "int_calls_merged"} <= inlined()
-    assert "int_call_merges" not in inlined()
-    assert "int_calls_priced" not in inlined()  # read by five models: computed once
+    assert {"stg_calls", "int_calls_merged", "int_calls_priced"} <= inlined()
+    assert {"int_call_merges", "int_call_totals"}.isdisjoint(inlined())
 
 
 def test_no_table_is_dropped_before_a_model_that_reads_it():
@@ -72,7 +71,7 @@ def test_no_table_is_dropped_before_a_model_that_reads_it():
     for i, name in enumerate(order):
         for table in needs(name) & dropped_at.keys():
             assert dropped_at[table] >= i, f"{table} is dropped before {name}, which reads it"
-    # every table of the day is dropped once read, and the priced calls before the marts that read only marts
+    # every table of the day is dropped once read, and the call totals before the marts that read only marts
     tables = {n for n in order if n not in inlined() and n not in PUBLISHED}
     assert dropped_at.keys() == tables
-    assert dropped_at["int_calls_priced"] < order.index("mart_sessions")
+    assert dropped_at["int_call_totals"] < order.index("mart_sessions")
