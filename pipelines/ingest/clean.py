@@ -92,7 +92,7 @@ def land_clean(path: Path, form, ctx, sha: str, lines: int, newline_marks: list[
                 ).fetchone()[0]
             if n != piece.lines:  # a blank line (skipped by read_json): line numbers would shift
                 raise NotClean()
-        except (duckdb.Error, NotClean):
+        except (duckdb.Error, NotClean, OSError):  # a full disk too: the exact path reports it (files.WriteError)
             if not stop.is_set():
                 stop.set()
                 for other in cons:  # stop the pieces under way: the file takes the exact path

@@ -113,13 +113,22 @@ def piece_file(path: Path, piece: Range, folder: Path):
     copy = Path(name)
     with _removed(copy):
         with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
-            offset = piece.start
-            while offset < piece.end:  # the kernel copies: no pass through Python
-                copied = os.copy_file_range(src.fileno(), dst.fileno(), piece.end - offset, offset)
-                if not copied:
-                    raise OSError(f"{path}: could not copy bytes {offset}..{piece.end}")
-                offset += copied
+            _copy_range(src, dst, piece.start, piece.end)
         yield copy
+
+
+def _copy_range(src, dst, start: int, end: int) -> None:
+    if not hasattr(os, "copy_file_range"):  # not Linux: through Python
+        src.seek(start)
+        while start < end and (block := src.read(min(1 << 20, end - start))):
+            dst.write(block)
+            start += len(block)
+        return
+    while start < end:  # the kernel copies: no pass through Python
+        copied = os.copy_file_range(src.fileno(), dst.fileno(), end - start, start)
+        if not copied:
+            raise OSError(f"{src.name}: could not copy bytes {start}..{end}")
+        start += copied
 
 
 @contextmanager
