@@ -8,6 +8,8 @@ whole). One place for every format.
 
 from __future__ import annotations
 
+from datetime import datetime, time, timezone
+
 import polars as pl
 
 from pipelines.contracts import Contract, RowRule, row_rules
@@ -56,7 +58,9 @@ def suspect_sql(contract: Contract) -> tuple[str, dict]:
         col, p = sql_ident(r.column), f"rule_{i}"
         if r.kind == "plausible_date":
             params[p + "_lo"], params[p + "_hi"] = r.value
-            parts.append(f"{col}::DATE < ${p}_lo or {col}::DATE >= ${p}_hi")
+            if contract.column(r.column).type != "DATE":  # a time against its UTC day's bounds: no cast per row
+                params[p + "_lo"], params[p + "_hi"] = (datetime.combine(d, time(), timezone.utc) for d in r.value)
+            parts.append(f"{col} < ${p}_lo or {col} >= ${p}_hi")
         elif r.kind == "not_null":
             parts.append(f"{col} is null")
         elif r.kind == "not_blank":

@@ -171,8 +171,8 @@ _NOT_A_STRING_STARTS = "45, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 91, 102, 116
 def _fast_checks(fields: list[Field], read: dict[str, str]) -> list[str]:
     """Conditions that send the file to the line reader: a bad record, or a value the fast path does not read the
     way the line reader does (it decides exactly). Cheap on the common case: timestamps are checked by their
-    shape, a record's whole numbers by one regular expression together, identities by one each, and only when
-    their first character could start what the check looks for (a ``case``, which DuckDB does not reorder)."""
+    shape, whole numbers by casting back to text, identities by a regular expression only when their first
+    character could start what it looks for (a ``case``, which DuckDB does not reorder)."""
     checks = []
     for f in fields:
         t = read[f.name]
@@ -183,6 +183,10 @@ def _fast_checks(fields: list[Field], read: dict[str, str]) -> list[str]:
             checks.append(f"case when ascii({t}) between 33 and 126 then false else trim({t}) = '' end")
             checks.append(f"case when ascii({t}) in ({_NOT_A_STRING_STARTS}) then regexp_full_match({t}, '{_NOT_A_STRING}') "
                           "else false end")
+        elif f.type in INTEGER_TYPES:
+            # Not convertible, or a text other than the number's own digits (a fraction, an exponent, a sign, a
+            # leading zero, a spelling: 0x1F, 1_000): the line reader's exact rules decide. One comparison for both.
+            checks.append(f"{sql_ident(f.name)}::VARCHAR is distinct from {t}")
         elif f.type != "VARCHAR":
             checks.append(f"{t} is not null and {sql_ident(f.name)} is null")
         if f.type == "TIMESTAMPTZ":
@@ -190,9 +194,6 @@ def _fast_checks(fields: list[Field], read: dict[str, str]) -> list[str]:
             # one byte fits none, and goes to the line reader).
             shapes = " ".join(f"when {len(g)} then {t} like {sql_str(g)}" for g in _TIMESTAMP_SHAPES)
             checks.append(f"not (case strlen({t}) {shapes} else false end)")
-    whole = [read[f.name] for f in fields if f.type in INTEGER_TYPES]
-    if whole:  # a fraction, an exponent, a sign or a spelling (0x1F, 1_000): the line reader's exact rules decide
-        checks.append(f"regexp_matches(concat_ws(' ', {', '.join(whole)}), '[^0-9 -]')")
     return checks
 
 
