@@ -1,13 +1,13 @@
 """A clean JSON-lines file landed in one DuckDB pass: read, typed, checked, finished, validated and written as Parquet.
 
-The path of every other file (``land._land_table``) reads the file into Arrow and Polars, finishes, validates and
-writes it from there; for a clean call log most of its time went to those round trips (a 1M-call day: 13 s of CPU
-where DuckDB alone converts the file in 4). Here each piece of the file is one ``COPY`` from ``read_json`` to the
-day's Parquet file: the fast path's typed read and checks (``lines.clean_read_sql``), the format's defaults and
-text rewrites, the lake's provenance, day, canonical model and hashed users (as ``land._finish_rows``), the
-contract's types and, last, its row rules (``validate.suspect_sql``). A record the fast path may not read, or a
+The path of every other file (``land._land_table``) reads the file into Arrow, then finishes, validates and writes
+it with Polars, holding a whole piece in memory. Here each piece of the file is one ``COPY`` from ``read_json`` to
+the day's Parquet file, streamed: the fast path's typed read and checks (``lines.clean_read_sql``), the format's
+defaults and text rewrites, the lake's provenance, day, canonical model and hashed users (as ``land._finish_rows``),
+the contract's types and, last, its row rules (``validate.suspect_sql``). A record the fast path may not read, or a
 row validation might refuse, raises (DuckDB's ``error()``): the pass stops, what it wrote goes, and the file takes
-the exact path, which quarantines each bad line with its reason. A clean file's rows are the same either way.
+the exact path, which quarantines each bad line with its reason. A clean file's rows are the same either way; a
+file that is not clean pays for the pass up to its first bad line (all of it, at worst) before the exact path.
 
 Line numbers need the file's order, and numbering rows (``row_number() over ()``) keeps a DuckDB pipeline on one
 thread: so the file is cut at line ends into pieces (``pieces.ranges``), each numbered from its first line, one
@@ -16,7 +16,9 @@ piece per core at a time, each written to its own ``<sha>-<n>.parquet``.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.contracts import contract
-from pipelines.files import replacing
 from pipelines.db import connect, frame, sql_ident
+from pipelines.files import replacing
 from pipelines.ingest.formats.lines import clean_read_sql
 from pipelines.ingest.pieces import Range, piece_file, ranges
 from pipelines.ingest.validate import suspect_sql
@@ -72,8 +74,7 @@ def land_clean(path: Path, form, ctx, sha: str, lines: int, newline_marks: list[
     written: list[tuple[Range, Path]] = []
     stop = threading.Event()
     cons: list[duckdb.DuckDBPyConnection] = []
-
-    canonical = ctx.models.canonical
+    canonical = ctx.models.canonical  # loaded once, before the threads
 
     def land_piece(piece: Range) -> None:
         if stop.is_set():
@@ -208,7 +209,7 @@ def _place(settings, table: str, stem: str, written: list[tuple[Range, Path]], s
                 target = day_file(settings, table, day, name)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if len(piece_days) == 1:
-                    os.replace(tmp, target)
+                    _move(tmp, target)
                 else:
                     with replacing(target) as part:
                         con.execute("copy (select * from read_parquet($f) where day = $d) to $dst "
@@ -219,3 +220,14 @@ def _place(settings, table: str, stem: str, written: list[tuple[Range, Path]], s
         return CleanLanding(landed=landed, files=placed, days=sorted(days), pairs=pairs)
     finally:
         con.close()
+
+
+def _move(src: Path, target: Path) -> None:
+    """Rename into place; across file systems (a lake linked elsewhere), copy beside the target and rename."""
+    try:
+        os.replace(src, target)
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        with replacing(target) as tmp:
+            shutil.copyfile(src, tmp)
