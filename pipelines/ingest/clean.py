@@ -82,6 +82,8 @@ def land_clean(path: Path, form, ctx, sha: str, lines: int, newline_marks: list[
         con = connect(ctx.settings, keep_order=True)
         cons.append(con)
         con.execute("set threads = 1")  # the numbering is serial anyway: the pieces are the parallelism
+        # Each piece's DuckDB is its own database: its own folder for what it may spill, so two never share a file.
+        con.execute("set temp_directory = $d", {"d": str(ctx.settings.work / "duckdb_tmp" / f"clean-{piece.index:04d}")})
         _register_text_maps(con, form, canonical)
         target = out / f"{stem}-{piece.index:04d}.{uuid.uuid4().hex[:8]}.parquet"
         written.append((piece, target))
