@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from concurrent.futures import ThreadPoolExecutor
 import os  # noqa: F401  (tests/mutations: the machine-zone mutant of the day rule below reads os.environ)
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -23,7 +25,8 @@ from pipelines.contracts import contract
 from pipelines.files import WriteError, atomic_write, replacing
 from pipelines.ingest.formats.base import QUARANTINE_SCHEMA, InputError, ParseContext, Parsed, read_error, record_count
 from pipelines.ingest.formats.lines import LineCounter
-from pipelines.ingest.pieces import parse_piece, pieces
+from pipelines.ingest.clean import land_clean
+from pipelines.ingest.pieces import MARK_BYTES, parse_piece, pieces
 from pipelines.ingest.privacy import pseudonymise, scrub_quarantine
 from pipelines.ingest.registry import detect
 from pipelines.ingest.validate import validate
@@ -74,14 +77,22 @@ def file_sha(path: Path) -> str:
     return _digest(path)[0]
 
 
-def _digest(path: Path) -> tuple[str, int]:
-    """The file's SHA-256 and its line count (a last line without a newline counts), in one read."""
-    h, counter = hashlib.sha256(), LineCounter()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+def _digest(path: Path) -> tuple[str, int, list[int]]:
+    """The file's SHA-256, its line count (a last line without a newline counts) and the newlines before each
+    ``MARK_BYTES`` block (where ``pieces.ranges`` cuts it), in one read."""
+    h, counter, marks = hashlib.sha256(), LineCounter(), []
+    # Hashing runs in a thread beside the counting (both release the GIL): the read costs the longer of the two.
+    with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as hasher:
+        hashed = None
+        for chunk in iter(lambda: f.read(MARK_BYTES), b""):
+            marks.append(counter.newlines)
+            if hashed is not None:
+                hashed.result()
+            hashed = hasher.submit(h.update, chunk)
             counter.update(chunk)
-    return h.hexdigest(), counter.lines
+        if hashed is not None:
+            hashed.result()
+    return h.hexdigest(), counter.lines, marks
 
 
 def manifest_dir(settings: Settings) -> Path:
@@ -99,7 +110,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         seen = _seen_record(settings, path, fmt)
         if not force and (manifest := _unchanged_since_landed(settings, path, seen)):
             return _already_landed(manifest, path)  # same path, size and mtime as a file landed before: no re-hash
-        sha, lines = _digest(path)
+        sha, lines, marks = _digest(path)
         # A file is landed once per format it is read as: by content (``fmt`` None), or as a format named on
         # purpose (a Bedrock invocation log read as provider usage and, named, as call logs).
         named = fmt is not None and _detected_name(path) not in (None, fmt)
@@ -113,8 +124,13 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         form = detect(path, fmt)
         result.format, result.table = form.name, form.table
         ctx = ParseContext(settings=settings, delivery_id=sha[:24])
-        quarantines, days, unpriced = [], set(), set()
-        for piece, lines_before, piece_lines, stem in pieces(path, form, settings, sha, lines):
+        quarantines, days, unpriced, written = [], set(), set(), []
+        # A clean file of a format that allows it lands in one DuckDB pass; any other takes the steps below.
+        clean = land_clean(path, form, ctx, sha, lines, marks) if getattr(form, "line_records", False) else None
+        if clean is not None:
+            result.landed, result.records_in, days, written = clean.landed, lines, set(clean.days), clean.files
+            unpriced = set(_unpriced(clean.pairs, ctx))
+        for piece, lines_before, piece_lines, stem in ([] if clean is not None else pieces(path, form, settings, sha, lines)):
             ctx.lines = piece_lines  # counted already: the reader need not read the piece again to count them
             parsed = parse_piece(form, piece, path, ctx, lines_before)
             delivery = _delivery(form, parsed, ctx)
@@ -127,10 +143,12 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
             quarantines.append(_scrubbed(_with_raw(parsed.quarantine), settings).select(QUARANTINE_COLS))
             quarantines += [landed.quarantine for landed in tables.values()]
             days |= {day for landed in tables.values() for day in landed.days}
+            written += [f for landed in tables.values() for f in landed.files]
             if form.table == "calls":
                 unpriced |= set(_unpriced(tables["calls"].good, ctx))
             del parsed, tables
-        quarantine = pl.concat(quarantines, how="vertical_relaxed")
+        _drop_stale(written, sha[:24])
+        quarantine = pl.concat(quarantines, how="vertical_relaxed") if quarantines else pl.DataFrame(schema=QUARANTINE_SCHEMA)
         result.days = sorted(days)
         result.unpriced_models = sorted(unpriced)
         _write_quarantine(quarantine, settings, f"{sha[:24]}.{fmt}" if named else sha[:24], path, form.name)
@@ -192,6 +210,7 @@ class LandedTable:
     quarantined: int
     quarantine: pl.DataFrame  # the rows validation refused, as QUARANTINE_COLS
     days: list[str]
+    files: list[Path]  # the day files written
 
 
 def _land_table(rows: pl.DataFrame, table: str, form, ctx: ParseContext, source_file: str, delivery: dict,
@@ -202,11 +221,11 @@ def _land_table(rows: pl.DataFrame, table: str, form, ctx: ParseContext, source_
     good, bad = validate(table_contract.conform(finished, keep=KEEP), table_contract)
     landed, quarantined = record_count(good), record_count(bad)
     good = table_contract.conform(good)
-    days = _write_partitions(good, ctx.settings, table, sha, stem)
+    days, files = _write_partitions(good, ctx.settings, table, sha, stem)
     quarantine = bad.select(QUARANTINE_COLS)
     if table != form.table:  # a further table's refused rows name their table: "provider_usage.input_tokens"
         quarantine = quarantine.with_columns((pl.lit(table + ".") + pl.col("field")).alias("field"))
-    return LandedTable(good=good, landed=landed, quarantined=quarantined, quarantine=quarantine, days=days)
+    return LandedTable(good=good, landed=landed, quarantined=quarantined, quarantine=quarantine, days=days, files=files)
 
 
 def _delivery(form, parsed, ctx: ParseContext) -> dict:
@@ -258,8 +277,9 @@ def line_key(rows: pl.DataFrame, table: str) -> pl.Expr:
     return key.alias("line_key")
 
 
-def _write_partitions(df: pl.DataFrame, settings: Settings, table: str, sha: str, stem: str | None = None) -> list[str]:
-    days = []
+def _write_partitions(df: pl.DataFrame, settings: Settings, table: str, sha: str,
+                      stem: str | None = None) -> tuple[list[str], list[Path]]:
+    days, files = [], []
     # A day's log is (nearly) one day: no partitioning copy of every row when there is nothing to split.
     single = df.height and df["day"].n_unique() == 1
     parts = {(df["day"][0],): df}.items() if single else df.partition_by("day", as_dict=True, maintain_order=False).items()
@@ -271,7 +291,20 @@ def _write_partitions(df: pl.DataFrame, settings: Settings, table: str, sha: str
             # zstd level 1: a third faster to write than the default level 3, and as small for these columns.
             part.write_parquet(tmp, compression="zstd", compression_level=1, statistics=True)
         days.append(d)
-    return sorted(days)
+        files.append(target)
+    return sorted(days), files
+
+
+_STEM = re.compile(r"^[0-9a-f]{24}(-[0-9]{4})?\.parquet$")
+
+
+def _drop_stale(written: list[Path], stem: str) -> None:
+    """Remove this file's day files that this landing did not write: a landing in other pieces (a forced re-landing
+    after the file was landed whole, or the reverse) would otherwise leave both copies of its rows in the lake."""
+    for folder in {f.parent for f in written}:
+        for old in folder.glob(f"{stem}*.parquet"):
+            if old not in written and _STEM.match(old.name):
+                old.unlink(missing_ok=True)
 
 
 def _detected_name(path: Path) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -60,6 +61,74 @@ def pieces(path: Path, form, settings: Settings, sha: str, lines_in_file: int):
             yield piece, lines_before, counter.lines, f"{sha[:24]}-{index:04d}"
             lines_before += counter.lines
             index += 1
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bytes [start, end) of a file, cut at line ends: its ``lines``, after ``lines_before`` lines of the file."""
+
+    index: int
+    start: int
+    end: int
+    lines_before: int
+    lines: int
+    whole: bool = False
+
+
+MARK_BYTES = 1 << 20  # newline_marks: the newlines before each block of this size
+
+
+def ranges(path: Path, newline_marks: list[int], lines: int, at_least: int) -> list[Range]:
+    """The file cut at line ends into ``at_least`` ranges (more for a big file: none past ``PIECE_BYTES``), with the
+    lines before each, from ``newline_marks`` (the file's newlines before each ``MARK_BYTES`` block, counted while
+    it was hashed) and the few bytes between a mark and a cut."""
+    size = path.stat().st_size
+    n = max(at_least, -(-size // PIECE_BYTES))
+    cuts = [0]
+    with open(path, "rb") as f:
+        for i in range(1, n):
+            f.seek(max(size * i // n, cuts[-1]))
+            f.readline()  # to the end of the line the cut falls in
+            if (at := f.tell()) < size and at > cuts[-1]:
+                cuts.append(at)
+        cuts.append(size)
+        before = []
+        for cut in cuts[:-1]:
+            block = cut // MARK_BYTES
+            f.seek(block * MARK_BYTES)
+            before.append(newline_marks[block] + f.read(cut - block * MARK_BYTES).count(b"\n"))
+    before.append(lines)
+    return [Range(i, a, b, before[i], before[i + 1] - before[i], whole=len(cuts) == 2)
+            for i, (a, b) in enumerate(zip(cuts, cuts[1:]))]
+
+
+@contextmanager
+def piece_file(path: Path, piece: Range, folder: Path):
+    """A file holding just the range (the file itself when the range is all of it), removed after use."""
+    if piece.whole:
+        yield path
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{piece.index:04d}.", suffix=".part")
+    copy = Path(name)
+    with _removed(copy):
+        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+            _copy_range(src, dst, piece.start, piece.end)
+        yield copy
+
+
+def _copy_range(src, dst, start: int, end: int) -> None:
+    if not hasattr(os, "copy_file_range"):  # not Linux: through Python
+        src.seek(start)
+        while start < end and (block := src.read(min(1 << 20, end - start))):
+            dst.write(block)
+            start += len(block)
+        return
+    while start < end:  # the kernel copies: no pass through Python
+        copied = os.copy_file_range(src.fileno(), dst.fileno(), end - start, start)
+        if not copied:
+            raise OSError(f"{src.name}: could not copy bytes {start}..{end}")
+        start += copied
 
 
 @contextmanager

@@ -8,9 +8,12 @@ whole). One place for every format.
 
 from __future__ import annotations
 
+from datetime import datetime, time, timezone
+
 import polars as pl
 
 from pipelines.contracts import Contract, RowRule, row_rules
+from pipelines.db import sql_ident
 from pipelines.ingest.formats.base import QUARANTINE_SCHEMA
 
 
@@ -42,6 +45,42 @@ def _bad(r: RowRule, contract: Contract) -> pl.Expr:
         a, b, whole = r.value
         return pl.col(a) + pl.col(b) > pl.col(whole)
     raise ValueError(f"{contract.table}.{r.column}: no landing check for a {r.kind!r} rule")
+
+
+def suspect_sql(contract: Contract) -> tuple[str, dict]:
+    """SQL (and its bound parameters) true for a row that :func:`validate` might refuse: the rules of :func:`rules`
+    over the contract's columns, never missing a row they refuse (it may take in a few more: a text of control
+    characters counts as blank here). The one-pass landing (``pipelines.ingest.clean``) lands a file only when no
+    row is suspect; a file with one goes through :func:`validate`, which names each row's field and reason."""
+    params: dict = {}
+    parts = []
+    for i, r in enumerate(rr for rr in row_rules(contract) if not (rr.kind == "not_null" and rr.column == "day")):
+        col, p = sql_ident(r.column), f"rule_{i}"
+        if r.kind == "plausible_date":
+            params[p + "_lo"], params[p + "_hi"] = r.value
+            if contract.column(r.column).type != "DATE":  # a time against its UTC day's bounds: no cast per row
+                params[p + "_lo"], params[p + "_hi"] = (datetime.combine(d, time(), timezone.utc) for d in r.value)
+            parts.append(f"{col} < ${p}_lo or {col} >= ${p}_hi")
+        elif r.kind == "not_null":
+            parts.append(f"{col} is null")
+        elif r.kind == "not_blank":
+            # Polars strips Unicode white space; every such character is a separator (Z) or a control (Cc). Text
+            # starting with a printable ASCII character is not blank, and skips the regular expression.
+            parts.append(f"case when ascii({col}) between 33 and 126 then false else regexp_full_match({col}, '[\\p{{Z}}\\p{{Cc}}]*') end")
+        elif r.kind == "min":
+            params[p] = r.value
+            parts.append(f"{col} < ${p}")
+        elif r.kind == "allowed":
+            params[p] = list(r.value)
+            parts.append(f"{col} is not null and not list_contains(${p}, {col})")
+        elif r.kind == "part_of":
+            parts.append(f"{col} > {sql_ident(r.value)}")
+        elif r.kind == "parts_fit":
+            a, b, whole = (sql_ident(c) for c in r.value)
+            parts.append(f"{a} + {b} > {whole}")  # an overflow raises: the file takes the exact path
+        else:
+            raise ValueError(f"{contract.table}.{r.column}: no landing check for a {r.kind!r} rule")
+    return " or ".join(f"({x})" for x in parts) or "false", params
 
 
 def validate(df: pl.DataFrame, contract: Contract) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -122,11 +122,11 @@ def test_one_file_lands_once_per_format_it_is_read_as(home):
 def test_a_clean_file_and_one_with_a_bad_line_land_the_same_good_rows(home, tmp_path, monkeypatch):
     """A clean file is read by DuckDB's JSON reader in one pass; one bad line sends the whole file to the line
     reader. Both give each row its line number, and neither takes ``true`` for a token count."""
-    from pipelines.ingest.formats import lines
+    from pipelines.ingest import land
 
-    fast_path = []  # per file read: did the one-pass reader take it?
-    real = lines._read_json_records
-    monkeypatch.setattr(lines, "_read_json_records", lambda *a: fast_path.append(r := real(*a)) or r)
+    fast_path = []  # per file read: did the one-pass reader take it? (pipelines.ingest.clean: read to Parquet)
+    real = land.land_clean
+    monkeypatch.setattr(land, "land_clean", lambda *a: fast_path.append(r := real(*a)) or r)
     good = [call(call_id=f"c{i}", input_tokens=100 + i) for i in range(1, 6)]
     clean = write_jsonl(tmp_path / "clean.jsonl", good)
     clean.write_text(clean.read_text().rstrip("\n"))  # the last line without its newline still counts

@@ -7,6 +7,8 @@ fields (calls) or ``outcome_id`` + ``outcome`` (outcomes).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -62,6 +64,13 @@ OUTCOME_FIELDS = [
 ]
 
 
+# What a call log may leave out, and the value that stands for it.
+CALL_DEFAULTS = {
+    "cached_input_tokens": 0, "cache_write_tokens": 0, "cache_write_1h_tokens": 0, "reasoning_tokens": 0,
+    "is_batch": False, "response_cache_hit": False, "status": "ok", "attempt": 1,
+}
+
+
 def _read(path: Path, fields: list[Field], ctx: ParseContext) -> tuple[pl.DataFrame, pl.DataFrame]:
     con = connect(ctx.settings, keep_order=True)  # a piece's lines held by DuckDB spill past the memory limit
     try:
@@ -82,11 +91,26 @@ def _first(sample: Sample) -> dict:
     return obj if isinstance(obj, dict) else {}
 
 
+@dataclass(frozen=True)
+class TextRule:
+    """A text column's rewrite: a Polars expression, applied to every row here and to each distinct value by the
+    one-pass landing (``pipelines.ingest.clean``), so both write the same text; ``ascii_sql``, the same rewrite in
+    DuckDB SQL over ``{}``, exact for ASCII text only (DuckDB's lower() and Polars' to_lowercase part beyond it)."""
+
+    polars: Callable[[pl.Expr], pl.Expr]
+    ascii_sql: str | None = None
+
+
+CALL_TEXT = {"provider": TextRule(lambda c: c.str.to_lowercase(), "lower({})"), "finish_reason": TextRule(_finish_reason)}
+
+
 class CanonicalCalls(InputFormat):
     name = "tokenbooks_calls"
     table = "calls"
     description = "tokenbooks canonical call log (JSON lines, one LLM call per line)"
     line_records = True
+    # A clean file lands in one DuckDB pass (``pipelines.ingest.clean``): its fields, defaults and text columns.
+    fields, defaults, text = CALL_FIELDS, CALL_DEFAULTS, CALL_TEXT
 
     def sniff(self, sample: Sample) -> bool:
         first = _first(sample)
@@ -95,12 +119,8 @@ class CanonicalCalls(InputFormat):
     def parse(self, path: Path, ctx: ParseContext) -> Parsed:
         good, quarantine = _read(path, CALL_FIELDS, ctx)
         good = good.with_columns(
-            pl.col("cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens").fill_null(0),
-            pl.col("is_batch", "response_cache_hit").fill_null(False),
-            pl.col("status").fill_null("ok"),
-            pl.col("attempt").fill_null(1),
-            pl.col("provider").str.to_lowercase(),
-            _finish_reason(pl.col("finish_reason")),
+            *(pl.col(c).fill_null(v) for c, v in CALL_DEFAULTS.items()),
+            *(rule.polars(pl.col(c)).alias(c) for c, rule in CALL_TEXT.items()),
         )
         return Parsed(rows=good, quarantine=quarantine)
 

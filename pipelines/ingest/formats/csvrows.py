@@ -88,7 +88,10 @@ def _header(path: Path) -> list[str]:
         text = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
         raise InputError(path, UTF8, field="header") from None
-    names = next(csv.reader([text]), [])
+    try:
+        names = next(csv.reader([text]), [])
+    except csv.Error as e:  # a stray carriage return inside the header line, say
+        raise InputError(path, f"the header is not a line of CSV ({e})", field="header") from None
     out, seen = [], {"_record"}
     for i, name in enumerate(names):
         name = name.strip() or f"column{i}"
