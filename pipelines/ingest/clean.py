@@ -39,6 +39,9 @@ from pipelines.ingest.validate import suspect_sql
 from pipelines.lake.store import day_file
 from pipelines.settings import secret
 
+# Below this many bytes per core a file is not cut for the cores (a connection and a copy per piece cost more).
+PARALLEL_BYTES = 64 * 1024 * 1024
+
 # Columns ``land._finish_rows`` adds that this pass does not: a table with one takes the other path.
 _NOT_HERE = {"line_key", "source_version", "channel", "channel_rank", "delivery_id", "delivery_complete"}
 
@@ -65,7 +68,10 @@ def land_clean(path: Path, form, ctx, sha: str, lines: int, newline_marks: list[
     read = clean_read_sql(fields) if fields else None
     if read is None or _NOT_HERE & set(table.names):
         return None
-    workers = ctx.settings.config.duckdb_threads or os.cpu_count() or 1
+    cores = ctx.settings.config.duckdb_threads or os.cpu_count() or 1
+    # A piece costs a DuckDB connection and a copy of its bytes: a file is cut for the cores only where each core
+    # gets PARALLEL_BYTES or more, and a small file lands whole, as one day file.
+    workers = max(1, min(cores, path.stat().st_size // PARALLEL_BYTES))
     pieces = ranges(path, newline_marks, lines, workers)
     sql, params = _piece_sql(form, table, read, ctx, str(path))
     stem = sha[:24]

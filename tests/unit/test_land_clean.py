@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.ingest import land, pieces
+from pipelines.ingest import clean, land, pieces
 from pipelines.ingest.formats.lines import LineCounter
 from pipelines.settings import load_settings
 from tests.conftest import call, write_jsonl
@@ -42,6 +42,7 @@ def test_a_clean_file_lands_in_one_pass_as_the_exact_path_lands_it(tmp_path: Pat
     real = land.land_clean
     monkeypatch.setattr(land, "land_clean", lambda *a: taken.append(r := real(*a)) or r)
     monkeypatch.setattr(pieces, "PIECE_BYTES", 20_000)  # several pieces, each of several days
+    monkeypatch.setattr(clean, "PARALLEL_BYTES", 1)  # and on every core, however small the file
     one_pass = load_settings(home=tmp_path / "one")
     fast = land.land_file(src, one_pass)
     assert taken and taken[0] is not None and len(list((one_pass.lake / "calls").rglob("*.parquet"))) > 3
@@ -63,6 +64,7 @@ def test_a_file_with_a_row_to_quarantine_takes_the_exact_path_and_leaves_nothing
     records[30]["cached_input_tokens"] = 10_000  # more than its input: validation quarantines it
     src = write_jsonl(tmp_path / "calls.jsonl", records)
     monkeypatch.setattr(pieces, "PIECE_BYTES", 2_000)
+    monkeypatch.setattr(clean, "PARALLEL_BYTES", 1)  # the pieces under way are stopped when one is not clean
     taken = []
     real = land.land_clean
     monkeypatch.setattr(land, "land_clean", lambda *a: taken.append(r := real(*a)) or r)
