@@ -29,6 +29,12 @@ def sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def parquet_reader(paths: list[str]) -> str:
+    """``read_parquet`` over our own files, as SQL text: a view over them is DDL, which takes no parameters. Files
+    written by older code may lack newer columns (``union_by_name``)."""
+    return f"read_parquet([{', '.join(sql_str(p) for p in paths)}], union_by_name = true)"
+
+
 def sql_ident(name: str) -> str:
     """Quote a code constant (a column or JSON key name) as a SQL identifier."""
     return '"' + name.replace('"', '""') + '"'

@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
-from pipelines.db import connect, frame, sql_str
+from pipelines.db import connect, frame, parquet_reader, sql_str
 from pipelines.exports import identity
 from pipelines.files import replacing
 from pipelines.lake.store import committed_days, committed_files, day_file
@@ -59,9 +59,7 @@ def load_day(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, doc:
     for table in READS:
         files = committed_files(settings, table, {day: doc})
         if files:
-            # Our own committed paths (DDL takes no parameters).
-            listing = ", ".join(sql_str(f) for f in files)
-            con.execute(f"create or replace temp view {table} as select * from read_parquet([{listing}])")
+            con.execute(f"create or replace temp view {table} as select * from {parquet_reader(files)}")
         else:
             empty = contract(table).empty()  # noqa: F841 - read by DuckDB's replacement scan
             con.execute(f"create or replace temp table {table} as select * from empty")

@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
-from pipelines.db import connect, frame, sql_str
+from pipelines.db import connect, frame, parquet_reader
 from pipelines.lake.store import (
     Retention, collect_garbage, commit_day, committed_days, committed_file, new_build_id, write_tables,
 )
@@ -70,9 +70,7 @@ def load_points(con: duckdb.DuckDBPyConnection, settings: Settings, day: date, m
     for name, files in stale.items():
         if files:
             # A view, not a copy: the points read a few columns of the day's calls (10M rows on a big day).
-            listing = ", ".join(sql_str(f) for f in files)  # our own paths; DDL takes no parameters
-            con.execute(f"create or replace temp view {name} as "
-                        f"select * from read_parquet([{listing}], union_by_name = true)")
+            con.execute(f"create or replace temp view {name} as select * from {parquet_reader(files)}")
         else:
             empty = contract(name).empty()  # noqa: F841 - read by DuckDB's replacement scan
             con.execute(f"create or replace temp table {name} as select * from empty")

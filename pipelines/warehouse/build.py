@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from pipelines.contracts import contract
-from pipelines.db import connect, frame, sql_str
+from pipelines.db import connect, frame, parquet_reader, sql_str
 from pipelines.lake.store import LANDED, commit_day, day_file, landed_files, new_build_id, write_tables
 from pipelines.pricing.prices import price_table
 from pipelines.pricing.tiers import model_tiers
@@ -67,11 +67,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, settings: Settings, day: date) -
             }
             # Files landed by an older parser may lack newer nullable columns: add them as nulls.
             missing = "".join(f', null::{c.type} as "{c.name}"' for c in contract(table).columns if c.name not in have)
-            listing = ", ".join(sql_str(f) for f in files)  # our own paths; DDL takes no parameters
-            con.execute(
-                f"create or replace temp view {name} as "
-                f"select *{missing} from read_parquet([{listing}], union_by_name = true){edge}"
-            )
+            con.execute(f"create or replace temp view {name} as select *{missing} from {parquet_reader(files)}{edge}")
         else:
             empty = contract(table).empty()  # noqa: F841 - read by DuckDB's replacement scan
             con.execute(f"create or replace temp table {name} as select * from empty")
@@ -156,5 +152,5 @@ def write_and_read_back(con: duckdb.DuckDBPyConnection, settings: Settings, day:
     it read the written rows instead of computing them again. Returns its row count."""
     rows = write_tables(con, settings, day, build_id, [name])[name]
     con.execute(f"create or replace temp view {name} as "
-                f"select * from read_parquet({sql_str(str(day_file(settings, name, day, build_id)))})")
+                f"select * from {parquet_reader([str(day_file(settings, name, day, build_id))])}")
     return rows

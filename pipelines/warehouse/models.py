@@ -161,14 +161,11 @@ def inlined() -> frozenset[str]:
     A view's readers compute it inline, so the day's calls are not copied once more into a table (a stg_/int_ table
     of a 10M-call day is gigabytes). By default a model read twice stays a table: it is computed once.
     """
-    views = set()
-    for _, name in MODELS:
+    def kind(name: str) -> str:
         declared = _MATERIALIZED.search(model_sql(name))
-        if name in PUBLISHED or (declared and declared.group(1) == "table"):
-            continue
-        if declared or len(readers()[name]) <= 1:
-            views.add(name)
-    return frozenset(views)
+        return declared.group(1) if declared else ("view" if len(readers()[name]) <= 1 else "table")
+
+    return frozenset(name for _, name in MODELS if name not in PUBLISHED and kind(name) == "view")
 
 
 @cache

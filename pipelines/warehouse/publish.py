@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contracts import contract, contracts, view_description
-from pipelines.db import sql_str
+from pipelines.db import parquet_reader, sql_str
 from pipelines.files import replacing
 from pipelines.lake.store import Retention, collect_garbage, committed_days, committed_files
 from pipelines.settings import Settings
@@ -68,8 +68,8 @@ def _write_catalog(settings: Settings, path: Path, tables: dict[str, list[str]])
         con.execute("begin")  # one transaction: each statement on its own commits to the file (1.4 s of comments)
         for name, files in tables.items():
             if files:
-                listing = ", ".join(sql_str(os.path.relpath(f, settings.home)) for f in files)
-                con.execute(f"create view {name} as select * from read_parquet([{listing}], union_by_name = true)")
+                relative = [os.path.relpath(f, settings.home) for f in files]
+                con.execute(f"create view {name} as select * from {parquet_reader(relative)}")
             else:
                 cols = ", ".join(f'null::{c.type} as "{c.name}"' for c in contract(name).columns)
                 con.execute(f"create view {name} as select {cols} where false")
