@@ -25,7 +25,7 @@ final as (
         calls.*,
         case
             when calls.endpoint is null
-                then coalesce((calls.list_cost_usd * groups.attribution_rate)::decimal(38, 12), 0::decimal(38, 12))
+                then coalesce(money_times_rate(calls.list_cost_usd, groups.attribution_rate), 0::decimal(38, 12))
             when calls.is_unbilled then 0::decimal(38, 12)
             else coalesce(((calls.input_tokens + calls.output_tokens) * endpoints.attribution_rate_per_token)::decimal(38, 12),
                           0::decimal(38, 12))
