@@ -35,8 +35,14 @@ with calls as not materialized (
 ),
 
 repeated_call_ids as (
-    -- Most calls reach us once: only what is seen more than once goes through the merge below.
-    select call_id from calls group by call_id having count(*) > 1
+    -- Most calls reach us once: only what is seen more than once goes through the merge below. Grouped by a
+    -- 64-bit hash of the id first (cheap), then exactly over the few records whose hash repeats.
+    select call_id
+    from calls
+    semi join (select hash(call_id) as h from calls group by h having count(*) > 1) as twice
+        on hash(calls.call_id) = twice.h
+    group by call_id
+    having count(*) > 1
 ),
 
 call_ids as (
@@ -108,7 +114,13 @@ keyed as not materialized (
 ),
 
 repeated as (
-    select merge_key from keyed group by merge_key having count(*) > 1
+    -- By hash first, as repeated_call_ids.
+    select merge_key
+    from keyed
+    semi join (select hash(merge_key) as h from keyed group by h having count(*) > 1) as twice
+        on hash(keyed.merge_key) = twice.h
+    group by merge_key
+    having count(*) > 1
 ),
 
 to_merge as (

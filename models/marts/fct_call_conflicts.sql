@@ -8,8 +8,14 @@ with source as not materialized (
 ),
 
 repeated as (
-    -- Most call ids are seen once per source: only repeats are compared.
-    select source_format, call_id from source group by all having count(*) > 1
+    -- Most call ids are seen once per source: only repeats are compared. Grouped by a 64-bit hash of the key
+    -- first (cheap), then exactly over the few records whose hash repeats.
+    select source_format, call_id
+    from source
+    semi join (select hash(source_format, call_id) as h from source group by h having count(*) > 1) as twice
+        on hash(source.source_format, source.call_id) = twice.h
+    group by all
+    having count(*) > 1
 ),
 
 candidates as (
