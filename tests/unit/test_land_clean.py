@@ -146,3 +146,13 @@ def test_a_json_literal_is_found_wherever_the_blocks_cut_it(cut: int) -> None:
     none.update(b'{"a": "tru')
     none.update(b'th, fals", "v": 1}')
     assert not none.found
+
+
+@pytest.mark.parametrize("cores, cut_in", [(1, 5), (2, 6), (3, 6)])
+def test_a_big_file_is_cut_in_a_multiple_of_the_cores(tmp_path: Path, monkeypatch, cores: int, cut_in: int) -> None:
+    """No core waits while the last piece runs alone: 4.5 pieces' worth of bytes on 2 cores is cut in 6, not 5."""
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 1_000)
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"".join(b"x" * 8 + b"\n" for _ in range(500)))  # 4,500 bytes
+    got = pieces.ranges(path, [0], 500, cores)
+    assert len(got) == cut_in and sum(r.lines for r in got) == 500
