@@ -1,4 +1,5 @@
-"""A clean JSON-lines file landed in one DuckDB pass: read, typed, checked, finished, validated and written as Parquet.
+"""A clean JSON-lines file (a format that declares its ``fields``: the canonical call log, outcome events) landed in
+one DuckDB pass: read, typed, checked, finished, validated and written as Parquet.
 
 The path of every other file (``land._land_table``) reads the file into Arrow, then finishes, validates and writes
 it with Polars, holding a whole piece in memory. Here each piece of the file is one ``COPY`` from ``read_json`` to
@@ -33,6 +34,7 @@ import pyarrow.compute as pc
 from pipelines.contracts import contract
 from pipelines.db import connect, frame, sql_ident
 from pipelines.files import replacing
+from pipelines.ingest.formats.calllog import bound
 from pipelines.ingest.formats.lines import clean_read_sql
 from pipelines.ingest.pieces import Range, piece_file, ranges
 from pipelines.ingest.validate import suspect_sql
@@ -48,24 +50,25 @@ _NOT_HERE = {"line_key", "source_version", "channel", "channel_rank", "delivery_
 
 @dataclass
 class CleanLanding:
-    """What the pass landed: rows, the day files written, and the distinct (provider, model, day) for pricing."""
+    """What the pass landed: rows, the day files written, and the distinct (provider, model, day) for pricing (None for
+    a table without them)."""
 
     landed: int
     files: list[Path]
     days: list[str]
-    pairs: pl.DataFrame
+    pairs: pl.DataFrame | None
 
 
 class NotClean(Exception):
     """The file has a record or row the exact path must handle."""
 
 
-def land_clean(path: Path, form, ctx, sha: str, lines: int, newline_marks: list[int]) -> CleanLanding | None:
+def land_clean(path: Path, form, ctx, sha: str, lines: int, newline_marks: list[int], literals: bool) -> CleanLanding | None:
     """Land ``path`` in one pass per piece, or ``None`` (nothing written) when the file is not clean or its format
-    cannot be landed this way."""
+    cannot be landed this way (``literals``: the file holds a JSON ``true``/``false``, see ``lines.clean_read_sql``)."""
     fields = getattr(form, "fields", None)
     table = contract(form.table)
-    read = clean_read_sql(fields) if fields else None
+    read = clean_read_sql(fields, literals) if fields else None
     if read is None or _NOT_HERE & set(table.names):
         return None
     cores = ctx.settings.config.duckdb_threads or os.cpu_count() or 1
@@ -170,7 +173,7 @@ def _piece_sql(form, table, read: tuple[str, str, str], ctx, source_file: str) -
         f"select * exclude ({texts}) from ({source}) where case when {bad} then error('not clean') else true end)) "
         f"where case when {suspect} then error('a row to quarantine') else true end"
     )
-    return sql, params
+    return sql, bound(sql, params)  # DuckDB refuses a parameter the query does not name (outcomes: no source_format)
 
 
 def _register_text_maps(con, form, canonical) -> None:
@@ -207,7 +210,8 @@ def _place(settings, table: str, stem: str, written: list[tuple[Range, Path]], s
     con = connect(settings, keep_order=True)
     try:
         files = [str(t) for _, t in written]
-        pairs = frame(con, "select distinct provider, model, day from read_parquet($f)", {"f": files})
+        priced = {"provider", "model"} <= set(contract(table).names)
+        pairs = frame(con, "select distinct provider, model, day from read_parquet($f)", {"f": files}) if priced else None
         landed = con.execute("select count(*) from read_parquet($f)", {"f": files}).fetchone()[0]
         placed, days = [], set()
         for piece, tmp in sorted(written, key=lambda w: w[0].index):

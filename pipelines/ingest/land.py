@@ -24,7 +24,7 @@ import polars as pl
 from pipelines.contracts import contract
 from pipelines.files import WriteError, atomic_write, replacing
 from pipelines.ingest.formats.base import QUARANTINE_SCHEMA, InputError, ParseContext, Parsed, read_error, record_count
-from pipelines.ingest.formats.lines import LineCounter
+from pipelines.ingest.formats.lines import LineCounter, LiteralScan
 from pipelines.ingest.clean import land_clean
 from pipelines.ingest.pieces import MARK_BYTES, parse_piece, pieces
 from pipelines.ingest.privacy import pseudonymise, scrub_quarantine
@@ -77,10 +77,11 @@ def file_sha(path: Path) -> str:
     return _digest(path)[0]
 
 
-def _digest(path: Path) -> tuple[str, int, list[int]]:
-    """The file's SHA-256, its line count (a last line without a newline counts) and the newlines before each
-    ``MARK_BYTES`` block (where ``pieces.ranges`` cuts it), in one read."""
-    h, counter, marks = hashlib.sha256(), LineCounter(), []
+def _digest(path: Path) -> tuple[str, int, list[int], bool]:
+    """The file's SHA-256, its line count (a last line without a newline counts), the newlines before each
+    ``MARK_BYTES`` block (where ``pieces.ranges`` cuts it) and whether it holds a JSON ``true``/``false`` (a money
+    field's one-pass read needs none: ``lines.clean_read_sql``), in one read."""
+    h, counter, literals, marks = hashlib.sha256(), LineCounter(), LiteralScan(), []
     # Hashing runs in a thread beside the counting (both release the GIL): the read costs the longer of the two.
     with open(path, "rb") as f, ThreadPoolExecutor(max_workers=1) as hasher:
         hashed = None
@@ -90,9 +91,10 @@ def _digest(path: Path) -> tuple[str, int, list[int]]:
                 hashed.result()
             hashed = hasher.submit(h.update, chunk)
             counter.update(chunk)
+            literals.update(chunk)  # while the hash of the block before runs: no longer than it
         if hashed is not None:
             hashed.result()
-    return h.hexdigest(), counter.lines, marks
+    return h.hexdigest(), counter.lines, marks, literals.found
 
 
 def manifest_dir(settings: Settings) -> Path:
@@ -110,7 +112,7 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         seen = _seen_record(settings, path, fmt)
         if not force and (manifest := _unchanged_since_landed(settings, path, seen)):
             return _already_landed(manifest, path)  # same path, size and mtime as a file landed before: no re-hash
-        sha, lines, marks = _digest(path)
+        sha, lines, marks, literals = _digest(path)
         # A file is landed once per format it is read as: by content (``fmt`` None), or as a format named on
         # purpose (a Bedrock invocation log read as provider usage and, named, as call logs).
         named = fmt is not None and _detected_name(path) not in (None, fmt)
@@ -126,10 +128,10 @@ def land_file(path: Path, settings: Settings, fmt: str | None = None, force: boo
         ctx = ParseContext(settings=settings, delivery_id=sha[:24])
         quarantines, days, unpriced, written = [], set(), set(), []
         # A clean file of a format that allows it lands in one DuckDB pass; any other takes the steps below.
-        clean = land_clean(path, form, ctx, sha, lines, marks) if getattr(form, "line_records", False) else None
+        clean = land_clean(path, form, ctx, sha, lines, marks, literals) if getattr(form, "line_records", False) else None
         if clean is not None:
             result.landed, result.records_in, days, written = clean.landed, lines, set(clean.days), clean.files
-            unpriced = set(_unpriced(clean.pairs, ctx))
+            unpriced = set(_unpriced(clean.pairs, ctx)) if clean.pairs is not None else set()
         for piece, lines_before, piece_lines, stem in ([] if clean is not None else pieces(path, form, settings, sha, lines)):
             ctx.lines = piece_lines  # counted already: the reader need not read the piece again to count them
             parsed = parse_piece(form, piece, path, ctx, lines_before)

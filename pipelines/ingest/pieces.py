@@ -79,11 +79,14 @@ MARK_BYTES = 1 << 20  # newline_marks: the newlines before each block of this si
 
 
 def ranges(path: Path, newline_marks: list[int], lines: int, at_least: int) -> list[Range]:
-    """The file cut at line ends into ``at_least`` ranges (more for a big file: none past ``PIECE_BYTES``), with the
-    lines before each, from ``newline_marks`` (the file's newlines before each ``MARK_BYTES`` block, counted while
-    it was hashed) and the few bytes between a mark and a cut."""
+    """The file cut at line ends into ``at_least`` ranges, or for a big file a multiple of it (none past
+    ``PIECE_BYTES``), with the lines before each, from ``newline_marks`` (the file's newlines before each
+    ``MARK_BYTES`` block, counted while it was hashed) and the few bytes between a mark and a cut.
+
+    ``at_least`` is the number of cores the pieces run on: a multiple of it leaves no core idle while the last
+    piece runs alone (a day of 10M calls, 6.5 GB: 10 pieces on 2 cores, not 9, of which the ninth alone)."""
     size = path.stat().st_size
-    n = max(at_least, -(-size // PIECE_BYTES))
+    n = at_least * -(-max(at_least, -(-size // PIECE_BYTES)) // at_least)
     cuts = [0]
     with open(path, "rb") as f:
         for i in range(1, n):

@@ -4,6 +4,7 @@ path (a clean file) and the line reader (a file with one broken line) read every
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 
 import polars as pl
 import pytest
@@ -68,3 +69,42 @@ def test_a_value_lands_as_written_or_is_quarantined(field, value, lands, reason,
     else:
         q = pl.read_parquet(sorted(settings.quarantine.glob("*.parquet"))).filter(pl.col("record") == 1)
         assert q["reason"].to_list() == [reason]
+
+
+# An outcome's value, as written in the JSON line: (its text, what lands, or the quarantine reason).
+VALUES = [
+    ("1.0", Decimal("1"), None),
+    ("987654.321098765432", Decimal("987654.321098765432"), None),  # more digits than a double holds
+    ("0.1234567890125", Decimal("0.123456789013"), None),
+    ('"1.5"', Decimal("1.5"), None),
+    ("1e3", Decimal("1000"), None),
+    ("null", None, None),
+    ("true", None, "not a valid decimal(38,12): true"),
+    ("false", None, "not a valid decimal(38,12): false"),
+    ('"abc"', None, "not a valid decimal(38,12): abc"),
+]
+
+
+@pytest.mark.parametrize("text, lands, reason", VALUES, ids=[v[0] for v in VALUES])
+@pytest.mark.parametrize("reader", ["one pass", "line"])
+def test_an_outcome_value_lands_exactly_as_written_or_is_quarantined(text, lands, reason, reader, tmp_path, monkeypatch):
+    """An outcome's value is money or a count: read to DECIMAL from its text, never through a double, by the one-pass
+    landing (DuckDB's reader typed) as by the line reader; ``true`` is no value in either."""
+    from pipelines.ingest import land
+
+    taken = []
+    real = land.land_clean
+    monkeypatch.setattr(land, "land_clean", lambda *a: taken.append(r := real(*a)) or r)
+    settings = load_settings(home=tmp_path / "tb")
+    path = tmp_path / "outcomes.jsonl"
+    path.write_text('{"outcome_id": "o-1", "occurred_at": "2026-11-10T12:00:00Z", "outcome": "ticket_resolved", '
+                    f'"value": {text}}}\n' + ("{not json\n" if reader == "line" else ""))
+    result = land_file(path, settings)
+    assert result.error is None, result.error
+    assert (taken[0] is not None) == (reader == "one pass" and reason is None)
+    if reason is None:
+        lake = pl.read_parquet(sorted(settings.lake.glob("outcomes/day=*/*.parquet")))
+        assert lake["value"].to_list() == [lands]
+    else:
+        q = pl.read_parquet(sorted(settings.quarantine.glob("*.parquet"))).filter(pl.col("record") == 1)
+        assert q.select("field", "reason").rows() == [("value", reason)]

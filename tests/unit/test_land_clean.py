@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipelines.ingest import clean, land, pieces
-from pipelines.ingest.formats.lines import LineCounter
+from pipelines.ingest.formats.lines import LineCounter, LiteralScan
 from pipelines.settings import load_settings
 from tests.conftest import call, write_jsonl
 
@@ -107,3 +107,52 @@ def test_ranges_are_cut_at_line_ends_with_the_lines_before_them(tmp_path: Path, 
     for r in got:
         assert r.lines_before == data[:r.start].count(b"\n")
     assert sum(r.lines for r in got) == 501
+
+
+def test_a_clean_outcomes_file_lands_in_one_pass_as_the_exact_path_lands_it(tmp_path: Path, monkeypatch) -> None:
+    """Outcome events take the same one pass (their value, money, read typed from its text)."""
+    monkeypatch.setenv("TOKENBOOKS_USER_HASH_KEY", "secret-key")
+    values = ["1.0", "987654.321098765432", "null", '"2.5"', "0.000000000001"]
+    lines = [f'{{"outcome_id": "o-{i}", "occurred_at": "2026-11-{10 + i % 3:02d}T12:00:00.{i % 1000:03d}Z", '
+             f'"user_id": "u-{i % 7}", "call_id": {"null" if i % 4 else f"{chr(34)}c-{i}{chr(34)}"}, '
+             f'"outcome": "ticket_resolved", "value": {values[i % len(values)]}}}' for i in range(1, 301)]
+    src = tmp_path / "outcomes.jsonl"
+    src.write_text("\n".join(lines))
+    taken = []
+    real = land.land_clean
+    monkeypatch.setattr(land, "land_clean", lambda *a: taken.append(r := real(*a)) or r)
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 10_000)
+    monkeypatch.setattr(clean, "PARALLEL_BYTES", 1)
+    one_pass = load_settings(home=tmp_path / "one")
+    fast = land.land_file(src, one_pass)
+    assert taken and taken[0] is not None and fast.landed == 300
+    monkeypatch.setattr(land, "land_clean", lambda *a: None)
+    exact_home = load_settings(home=tmp_path / "exact")
+    exact = land.land_file(src, exact_home)
+    assert (fast.records_in, fast.landed, fast.quarantined, fast.days) == (exact.records_in, exact.landed, exact.quarantined, exact.days)
+    read = lambda s: pl.read_parquet(sorted((s.lake / "outcomes").rglob("*.parquet"))).sort("source_line")  # noqa: E731
+    assert read(one_pass).equals(read(exact_home)) and read(one_pass).schema == read(exact_home).schema
+
+
+@pytest.mark.parametrize("cut", range(0, 9))
+def test_a_json_literal_is_found_wherever_the_blocks_cut_it(cut: int) -> None:
+    data = b'{"a": "x", "v": false}'
+    at = data.index(b"false") + cut - 4
+    scan = LiteralScan()
+    scan.update(data[:at])
+    scan.update(data[at:])
+    assert scan.found
+    none = LiteralScan()
+    none.update(b'{"a": "tru')
+    none.update(b'th, fals", "v": 1}')
+    assert not none.found
+
+
+@pytest.mark.parametrize("cores, cut_in", [(1, 5), (2, 6), (3, 6)])
+def test_a_big_file_is_cut_in_a_multiple_of_the_cores(tmp_path: Path, monkeypatch, cores: int, cut_in: int) -> None:
+    """No core waits while the last piece runs alone: 4.5 pieces' worth of bytes on 2 cores is cut in 6, not 5."""
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 1_000)
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"".join(b"x" * 8 + b"\n" for _ in range(500)))  # 4,500 bytes
+    got = pieces.ranges(path, [0], 500, cores)
+    assert len(got) == cut_in and sum(r.lines for r in got) == 500

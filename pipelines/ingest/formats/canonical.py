@@ -130,6 +130,7 @@ class CanonicalOutcomes(InputFormat):
     table = "outcomes"
     description = "tokenbooks outcome events (JSON lines)"
     line_records = True
+    fields, defaults, text = OUTCOME_FIELDS, {}, {}  # a clean file lands in one DuckDB pass, as a call log does
 
     def sniff(self, sample: Sample) -> bool:
         first = _first(sample)

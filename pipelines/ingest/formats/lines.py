@@ -114,7 +114,7 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     (a required field missing, a value that does not convert). Otherwise ``None``: the line reader keeps each
     bad line as written.
     """
-    read = clean_read_sql(fields)
+    read = clean_read_sql(fields, has_money([f.type for f in fields]) and _has_json_literal(path))
     if read is None:
         return None
     source, bad, texts = read
@@ -130,22 +130,39 @@ def _read_json_records(con, path: Path, fields: list[Field], lines: int | None =
     )
 
 
-def clean_read_sql(fields: list[Field]) -> tuple[str, str, str] | None:
+def clean_read_sql(fields: list[Field], literals: bool) -> tuple[str, str, str] | None:
     """The fast path's reading, shared by :func:`_read_json_records` and the one-pass landing (``pipelines.ingest.clean``):
     (SQL of the file ``$path``'s records as typed ``fields`` beside their text as read, SQL true for a record the fast
-    path may not read, the text columns to drop after). ``None`` when the fields cannot be read this way."""
-    if not fields or not all(_TOP_LEVEL.match(f.source) for f in fields) or has_money([f.type for f in fields]):
-        return None  # (DuckDB's reader would read a money number as a double)
-    columns = "{" + ", ".join(f"{sql_str(f.source[2:])}: 'VARCHAR'" for f in fields) + "}"
-    read = {f.name: f"_in_{f.name}" for f in fields}  # the field's text as read
-    inner = ", ".join(f"{sql_ident(f.source[2:])} as {read[f.name]}" for f in fields)
-    typed = ", ".join(f"{_fast_typed(f, read[f.name])} as {sql_ident(f.name)}" for f in fields)
+    path may not read, the text columns to drop after). ``None`` when the fields cannot be read this way.
+
+    A money field is read by DuckDB's reader straight to its DECIMAL type: from the number's text as written, as the
+    line reader casts it (its text read as VARCHAR would be a double's), and a value that is not a number raises.
+    Only JSON's ``true``/``false`` it reads as 1/0 where the line reader quarantines them: a file with either word
+    anywhere (``literals``, from :class:`LiteralScan`) is not read this way when it has money."""
+    if not fields or not all(_TOP_LEVEL.match(f.source) for f in fields):
+        return None
+    money = [f for f in fields if has_money([f.type])]
+    if money and literals:
+        return None
+    texts = [f for f in fields if f not in money]
+    columns = "{" + ", ".join(f"{sql_str(f.source[2:])}: {sql_str(f.type if f in money else 'VARCHAR')}" for f in fields) + "}"
+    read = {f.name: f"_in_{f.name}" for f in texts}  # the field's text as read
+    inner = ", ".join(f"{sql_ident(f.source[2:])} as {read[f.name] if f in texts else sql_ident(f.name)}" for f in fields)
+    typed = ", ".join(f"{_fast_typed(f, read[f.name])} as {sql_ident(f.name)}" for f in texts)
     bad = " or ".join(f"({check})" for check in _fast_checks(fields, read)) or "false"
     source = (
-        f"select *, {typed} from (select {inner} "
+        f"select *{', ' + typed if typed else ''} from (select {inner} "
         f"from read_json($path, format = 'newline_delimited', columns = {columns}, maximum_object_size = {MAX_LINE_BYTES}))"
     )
     return source, bad, ", ".join(read.values())
+
+
+def _has_json_literal(path: Path) -> bool:
+    scan = LiteralScan()
+    with open(path, "rb") as f:
+        while not scan.found and (block := f.read(1 << 24)):
+            scan.update(block)
+    return scan.found
 
 
 def _fast_typed(f: Field, text: str) -> str:
@@ -175,6 +192,9 @@ def _fast_checks(fields: list[Field], read: dict[str, str]) -> list[str]:
     character could start what it looks for (a ``case``, which DuckDB does not reorder)."""
     checks = []
     for f in fields:
+        if f.name not in read:  # read typed (money): a value that does not convert raised already
+            checks += [f"{sql_ident(f.name)} is null"] if f.required else []
+            continue
         t = read[f.name]
         if f.required:
             checks.append(f"{t} is null")
@@ -212,6 +232,20 @@ class LineCounter:
     @property
     def lines(self) -> int:
         return self.newlines + (self._last != b"\n")
+
+
+class LiteralScan:
+    """Whether the bytes ``true`` or ``false`` occur in a byte stream fed to it block by block (in a string too)."""
+
+    def __init__(self) -> None:
+        self.found, self._tail = False, b""
+
+    def update(self, block: bytes) -> None:
+        if not self.found and block:
+            # A word cut by the block's start is found in the last bytes of the block before and the first of this one.
+            seam = self._tail + block[:4]
+            self.found = b"true" in seam or b"false" in seam or b"true" in block or b"false" in block
+            self._tail = block[-4:]
 
 
 def _line_count(path: Path) -> int:
