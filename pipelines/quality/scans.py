@@ -1,9 +1,12 @@
 """The DuckDB passes ``check_table`` makes over a table's committed files.
 
-- :func:`exact_counts`: every row-level rule except unique keys, counted over a whole day in one aggregate query
-  that reads only the rules' columns. A not-null rule's violations are ``count(*) - count(column)`` (the
-  non-null count the rule reports anyway): the same number as counting ``where column is null``, without a
-  filtered aggregate per column, which was half of the scan's cost (a 10M-call day: 6.8 → 2.7 s CPU).
+- :func:`exact_counts`: every row-level rule except unique keys, counted over a whole day, reading only the
+  rules' columns. A not-null rule's violations are ``count(*) - count(column)`` (the non-null count the rule
+  reports anyway): the same number as counting ``where column is null`` without a filtered aggregate per
+  column. A rule on one column (bounds, allowed values) is counted by its own ``select count(*) ... where
+  <violation>``: DuckDB then skips the row groups whose statistics or dictionary show no violating value, where a
+  filtered aggregate decodes every value. A rule on two columns (token parts) stays a filtered aggregate, which is
+  cheaper for it. The same counts; a 10M-call day: 6.8 s CPU in one aggregate with a filter per rule → ~0.7 s.
 - :func:`duplicate_rows`: rows whose unique key another row repeats, exact. The keys' 64-bit hashes are
   read once and sorted; when no two are equal every key is distinct and that is the answer (a 10M-call day:
   0.9 s, where grouping by the hash and then by the key took 2.9 s). When two hashes are equal (a duplicate,
@@ -19,6 +22,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -48,21 +52,37 @@ def exact_counts(
     params: dict[str, Any] = {"files": files}
     selects = ["count(*)"]
     nonnull: dict[str, int] = {}  # column -> its count() in selects, asked once whatever the number of rules on it
-    violations: dict[int, int] = {}
+    in_row: dict[int, int] = {}  # rule -> its filtered count in selects
+    apart = []  # one query per rule on one column, so DuckDB can skip what the file's row groups rule out
     for i, rule in rules.items():
         if rule.columns and rule.columns[0] not in nonnull:
             nonnull[rule.columns[0]] = len(selects)
             selects.append(f"count({quote(rule.columns[0])})")
-        if rule.expectation != NOT_NULL:
-            violations[i] = len(selects)
+        if rule.expectation == NOT_NULL:
+            continue
+        if len(rule.columns) == 1:
+            apart.append(f"select {i} as rule, count(*) as n from {scan()} where {violation_sql(rule, f'p{i}', params)}")
+        else:
+            in_row[i] = len(selects)
             selects.append(f"count(*) filter (where {violation_sql(rule, f'p{i}', params)})")
-    row = con.sql(f"select {', '.join(selects)} from {scan()}", params=params).fetchall()[0]
+    sql = f"select {', '.join(selects)} from {scan()}"
+    row = con.sql(sql, params=_used(params, sql)).fetchall()[0]
+    sql = " union all ".join(apart)
+    counted = dict(con.sql(sql, params=_used(params, sql)).fetchall()) if apart else {}
     rows = row[0]
     out = {}
     for i, rule in rules.items():
         present = row[nonnull[rule.columns[0]]] if rule.columns else rows
-        out[i] = (rows - present if rule.expectation == NOT_NULL else row[violations[i]], present)
+        if rule.expectation == NOT_NULL:
+            out[i] = (rows - present, present)
+        else:
+            out[i] = (counted[i] if i in counted else row[in_row[i]], present)
     return rows, out
+
+
+def _used(params: dict[str, Any], sql: str) -> dict[str, Any]:
+    """The parameters a query names (DuckDB refuses one it does not)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
 
 
 def duplicate_rows(con: duckdb.DuckDBPyConnection, files: list[str], columns: list[str]) -> int:
