@@ -31,7 +31,7 @@ import duckdb
 
 from pipelines.contracts import Contract
 from pipelines.quality.rules import ERROR, UNIQUE, Rule, contract_rules, quote, violation_sql
-from pipelines.quality.scans import duplicate_rows, exact_counts, sample_frame, scan
+from pipelines.quality.scans import SCAN, duplicate_rows, exact_counts, sample_frame
 from pipelines.quality.suites import GxOutcome, run_suite
 
 SAMPLE_ROWS = 50_000
@@ -170,7 +170,7 @@ def _verdict(
 
 
 def _schema(con: duckdb.DuckDBPyConnection, files: list[str]) -> list[tuple[str, str]]:
-    rows = con.sql(f"describe select * from {scan()}", params={"files": files}).fetchall()
+    rows = con.sql(f"describe select * from {SCAN}", params={"files": files}).fetchall()
     return [(r[0], r[1]) for r in rows]
 
 
@@ -213,12 +213,12 @@ def _failing_rows(con, files: list[str], contract: Contract, rules: list[Rule]) 
         if rule.expectation in UNIQUE:
             part = ", ".join(quote(c) for c in rule.columns)
             sql = (
-                f"select {select} from {scan()}"
+                f"select {select} from {SCAN}"
                 f" qualify count(*) over (partition by {part}) > 1 order by {part} limit $limit"
             )
         else:
             where = violation_sql(rule, "p", params)
-            sql = f"select {select} from {scan()} where {where} limit $limit"
+            sql = f"select {select} from {SCAN} where {where} limit $limit"
         rel = con.sql(sql, params=params)
         names = rel.columns
         for values in rel.fetchall():
