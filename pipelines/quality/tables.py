@@ -5,12 +5,12 @@ For the days one run built:
 - column types are compared with the contract on each day's files, as an analyst's
   DuckDB reads them;
 - every row-level rule is counted exactly over each whole day in DuckDB (one scan
-  per day, plus one group-by per unique key) — these counts decide each
-  partition's verdict;
+  per day, plus one pass per unique key; :mod:`pipelines.quality.scans`) — these
+  counts decide each partition's verdict;
 - the GX suite runs once over the run's days together (GX costs ~15 ms of Python per
   expectation per validation whatever the rows, so one validation per table per run,
   not per day), on every row up to ``sample_rows`` and above that on a deterministic
-  sample (rows whose key hashes into it). A row-level rule GX finds broken though no
+  sample (evenly spread row groups of each file, thinned by key hash). A row-level rule GX finds broken though no
   day's exact count does (the two disagree) fails every day of the run; aggregate
   rules (from ``checks:``) take GX's verdict over the run's days.
 - files are read with ``hive_partitioning = false``: DuckDB would otherwise take
@@ -25,20 +25,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from pipelines.contracts import Contract
 from pipelines.quality.rules import ERROR, UNIQUE, Rule, contract_rules, quote, violation_sql
+from pipelines.quality.scans import SCAN, duplicate_rows, exact_counts, sample_frame
 from pipelines.quality.suites import GxOutcome, run_suite
-
-if TYPE_CHECKING:  # pandas is imported with GX, in the background (suites.warm_up)
-    import pandas as pd
 
 SAMPLE_ROWS = 50_000
 EXAMPLE_ROWS = 5
-_FRAME_TYPES = ("VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "DOUBLE", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP", "DECIMAL", "HUGEINT")
 TYPES_RULE = Rule("expect_column_types_to_match_contract", {}, ERROR, why="types as an analyst's DuckDB reads them")
 
 
@@ -111,7 +108,7 @@ def check_table(
         outcomes = {id(r): _schema_outcome(r, union_schema) for r in gx_rules if not r.is_row_level}
         validated = {}
     else:
-        frame = _frame(con, all_files, contract, union_schema, total, sample_rows)
+        frame = sample_frame(con, all_files, contract, union_schema, total, sample_rows)
         outcomes = dict(zip(map(id, gx_rules), run_suite(contract.table, gx_rules, frame)))
         validated = frame[contract.partition].value_counts().to_dict() if contract.partition in frame.columns else {}
     # Row-level rules GX found broken though no day's exact count did (a disagreement, never hidden).
@@ -173,7 +170,7 @@ def _verdict(
 
 
 def _schema(con: duckdb.DuckDBPyConnection, files: list[str]) -> list[tuple[str, str]]:
-    rows = con.sql("describe select * from read_parquet($files, union_by_name = true, hive_partitioning = false)", params={"files": files}).fetchall()
+    rows = con.sql(f"describe select * from {SCAN}", params={"files": files}).fetchall()
     return [(r[0], r[1]) for r in rows]
 
 
@@ -192,60 +189,18 @@ def _types(contract: Contract, schema: dict[str, str]) -> RuleResult:
 
 def _exact_counts(con, files: list[str], rules: list[Rule], schema: dict[str, str]) -> tuple[int, dict[int, tuple[int, int]]]:
     """(rows, {rule position: (violating rows, non-null rows of its column)}) over a whole day."""
-    params: dict[str, Any] = {"files": files}
-    selects, positions = ["count(*)"], []
-    for i, rule in enumerate(rules):
-        if rule.expectation in UNIQUE or not rule.is_row_level or not _usable(rule, schema):
-            continue
-        nonnull = f"count({quote(rule.columns[0])})" if rule.columns else "count(*)"
-        selects += [f"count(*) filter (where {violation_sql(rule, f'p{i}', params)})", nonnull]
-        positions.append(i)
-    row = con.sql(f"select {', '.join(selects)} from read_parquet($files, union_by_name = true, hive_partitioning = false)", params=params).fetchall()[0]
-    out = {i: (row[1 + 2 * k], row[2 + 2 * k]) for k, i in enumerate(positions)}
-    for i, rule in enumerate(rules):
-        if rule.expectation in UNIQUE and _usable(rule, schema):
-            cols = ", ".join(quote(c) for c in rule.columns)
-            # Rows whose key another row repeats. Keys are grouped by their 64-bit hash first (a fixed-width group key,
-            # where a 10M-row day's string keys are gigabytes); only rows whose hash repeats are grouped by the key
-            # itself, so a hash collision costs time, never a wrong count.
-            scan = f"read_parquet($files, union_by_name = true, hive_partitioning = false)"
-            dup = con.sql(
-                f"select coalesce(sum(n), 0)::bigint from (select count(*) as n from {scan}"
-                f" where hash({cols}) in (select hash({cols}) as h from {scan} group by h having count(*) > 1)"
-                f" group by {cols} having count(*) > 1)",
-                params={"files": files},
-            ).fetchall()[0][0]
-            out[i] = (dup, row[0])
-    return row[0], out
+    usable = {i: r for i, r in enumerate(rules) if r.is_row_level and _usable(r, schema)}
+    rows, out = exact_counts(con, files, {i: r for i, r in usable.items() if r.expectation not in UNIQUE})
+    for i, rule in usable.items():
+        if rule.expectation in UNIQUE:
+            out[i] = (duplicate_rows(con, files, rule.columns), rows)
+    return rows, out
 
 
 def _within_mostly(rule: Rule, count: int, nonnull: int | None) -> bool:
     if rule.mostly >= 1.0 or not nonnull:
         return count == 0
     return count / nonnull <= 1.0 - rule.mostly
-
-
-def _frame(con, files: list[str], contract: Contract, schema: dict[str, str], rows: int, sample_rows: int) -> pd.DataFrame:
-    """The rows GX validates: all of them, or a deterministic sample by key hash above ``sample_rows``."""
-    cols = []
-    for name, typ in schema.items():
-        t = typ.upper()
-        if not t.startswith(_FRAME_TYPES) or t.endswith("]"):
-            continue  # lists and structs are not part of any rule
-        if t.startswith(("DECIMAL", "HUGEINT")):
-            cols.append(f"{quote(name)}::DOUBLE as {quote(name)}")
-        elif t == "DATE":
-            cols.append(f"{quote(name)}::VARCHAR as {quote(name)}")
-        else:
-            cols.append(quote(name))
-    params: dict[str, Any] = {"files": files}
-    where = ""
-    if rows > sample_rows:
-        key = [k for k in contract.key if k in schema] or [next(iter(schema))]
-        where = f"where hash({', '.join(quote(k) for k in key)}) % $m = 0"
-        params["m"] = -(-rows // sample_rows)
-    sql = f"select {', '.join(cols)} from read_parquet($files, union_by_name = true, hive_partitioning = false) {where}"
-    return con.sql(sql, params=params).to_arrow_table().to_pandas()
 
 
 def _failing_rows(con, files: list[str], contract: Contract, rules: list[Rule]) -> list[dict[str, Any]]:
@@ -258,12 +213,12 @@ def _failing_rows(con, files: list[str], contract: Contract, rules: list[Rule]) 
         if rule.expectation in UNIQUE:
             part = ", ".join(quote(c) for c in rule.columns)
             sql = (
-                f"select {select} from read_parquet($files, union_by_name = true, hive_partitioning = false)"
+                f"select {select} from {SCAN}"
                 f" qualify count(*) over (partition by {part}) > 1 order by {part} limit $limit"
             )
         else:
             where = violation_sql(rule, "p", params)
-            sql = f"select {select} from read_parquet($files, union_by_name = true, hive_partitioning = false) where {where} limit $limit"
+            sql = f"select {select} from {SCAN} where {where} limit $limit"
         rel = con.sql(sql, params=params)
         names = rel.columns
         for values in rel.fetchall():
