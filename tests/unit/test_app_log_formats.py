@@ -5,7 +5,9 @@ expected counts, canonical token sums, dimensions, statuses and quarantine, and 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
+import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 
@@ -73,6 +75,28 @@ def test_recognised_by_content(fixture: str, fmt: str, tmp_path: Path) -> None:
     shutil.copy(FIXTURES / fixture, copy)
     assert detect(copy).name == fmt
 
+
+
+def test_big_records_recognised_by_their_first_line(tmp_path: Path) -> None:
+    # An OTLP export of a thousand spans a line (1.3 MB a line) is longer a line than the head detection samples:
+    # its first line is read whole, never the file (a 12.8 GB span file was read into memory whole, and killed).
+    doc = json.loads((FIXTURES / "otel/genai_spans.jsonl").read_text().splitlines()[0])
+    spans = doc["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans *= 2000 // len(spans)
+    line = json.dumps(doc)
+    assert len(line) > 256 * 1024
+    path = tmp_path / "export.bin"
+    with open(path, "w") as f:
+        for _ in range(48 * 1024 * 1024 // len(line)):
+            f.write(line + "\n")
+    tracemalloc.start()
+    try:
+        fmt = detect(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert fmt.name == "otel_genai_spans"
+    assert peak < 16 * len(line) < path.stat().st_size  # the first line parsed, not the 48 MB file
 
 # ---- OpenTelemetry ----------------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ import polars as pl
 from pipelines.settings import Settings
 
 SAMPLE_BYTES = 64 * 1024
+# The most of a file format detection reads as one JSON value (a first line, or a document over many lines).
+WHOLE_JSON_BYTES = 256 * 1024 * 1024
 QUARANTINE_SCHEMA = {"record": pl.Int64, "field": pl.String, "reason": pl.String, "raw": pl.String}
 
 
@@ -95,7 +97,16 @@ class Sample:
                 continue
         if len(self.head) < SAMPLE_BYTES:
             return None
-        # A large single JSON document: read it whole only for detection of envelope keys.
+        try:
+            # A first line longer than the head: a JSON-lines file of big records (an OTLP export of a thousand
+            # spans a line is 1.3 MB a line) is told by that line alone, never by reading gigabytes whole.
+            with open(self.path, "rb") as f:
+                return json.loads(f.readline(WHOLE_JSON_BYTES).decode("utf-8-sig"))
+        except (ValueError, UnicodeDecodeError):
+            pass
+        if self.path.stat().st_size > WHOLE_JSON_BYTES:
+            return None
+        # A JSON document written over many lines (a provider's report page): read it whole to see its keys.
         try:
             return json.loads(self.path.read_text(encoding="utf-8-sig"))
         except (ValueError, UnicodeDecodeError):
