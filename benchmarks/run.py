@@ -149,7 +149,8 @@ class Bench:
             r: dict[str, Any] = {"files": [os.path.relpath(f, raw) for f in files],
                                  "bytes": sum(os.path.getsize(f) for f in files)}
             self.say(f" {fmt}: floor")
-            r["floor"] = self.phase("floor", {"files": files, "out_dir": str(sdir / "floor")})
+            r["floor"] = self.phase("floor", {"files": files, "out_dir": str(sdir / "floor"),
+                                              "memory_limit": self.args.memory_limit})
             home = self.home(sdir / f"home-{fmt}")
             env = {"DAGSTER_HOME": str(home / "dagster_home")}
             self.say(f" {fmt}: tokenbooks ingest + nightly (empty warehouse)")
