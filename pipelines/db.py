@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -33,6 +34,12 @@ def parquet_reader(paths: list[str]) -> str:
     """``read_parquet`` over our own files, as SQL text: a view over them is DDL, which takes no parameters. Files
     written by older code may lack newer columns (``union_by_name``)."""
     return f"read_parquet([{', '.join(sql_str(p) for p in paths)}], union_by_name = true)"
+
+
+def bound(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` reads: DuckDB refuses a parameter the query does not name (a declaration may bind
+    values for expressions it did not use; one query of several built from the same parameters)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
 
 
 def sql_ident(name: str) -> str:

@@ -32,9 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.contracts import contract
-from pipelines.db import connect, frame, sql_ident
+from pipelines.db import bound, connect, frame, sql_ident
 from pipelines.files import replacing
-from pipelines.ingest.formats.calllog import bound
 from pipelines.ingest.formats.lines import clean_read_sql
 from pipelines.ingest.pieces import Range, piece_file, ranges
 from pipelines.ingest.validate import suspect_sql

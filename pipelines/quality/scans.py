@@ -22,12 +22,12 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from pipelines.contracts import Contract
+from pipelines.db import bound
 from pipelines.quality.rules import Rule, quote, violation_sql
 
 if TYPE_CHECKING:  # pandas is imported with GX, in the background (suites.warm_up)
@@ -65,9 +65,9 @@ def exact_counts(
             in_row[i] = len(selects)
             selects.append(f"count(*) filter (where {violation_sql(rule, f'p{i}', params)})")
     sql = f"select {', '.join(selects)} from {SCAN}"
-    row = con.sql(sql, params=_used(params, sql)).fetchall()[0]
+    row = con.sql(sql, params=bound(sql, params)).fetchall()[0]
     sql = " union all ".join(apart)
-    counted = dict(con.sql(sql, params=_used(params, sql)).fetchall()) if apart else {}
+    counted = dict(con.sql(sql, params=bound(sql, params)).fetchall()) if apart else {}
     rows = row[0]
     out = {}
     for i, rule in rules.items():
@@ -77,11 +77,6 @@ def exact_counts(
         else:
             out[i] = (counted[i] if i in counted else row[in_row[i]], present)
     return rows, out
-
-
-def _used(params: dict[str, Any], sql: str) -> dict[str, Any]:
-    """The parameters a query names (DuckDB refuses one it does not)."""
-    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
 
 
 def duplicate_rows(con: duckdb.DuckDBPyConnection, files: list[str], columns: list[str]) -> int:

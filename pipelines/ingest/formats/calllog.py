@@ -12,10 +12,10 @@ Every expression is SQL built from code constants and bound parameters (``Params
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.db import bound
 from pipelines.ingest.attributes import DIMENSIONS, AttributeMapping, Params
 from pipelines.ingest.formats.base import InputFormat, Parsed, ParseContext, split_errors
 from pipelines.ingest.formats.jsonsource import run_sql
@@ -93,12 +93,6 @@ def render(log: CallLog) -> str:
             {log.raw} as raw
         from mapped
     """
-
-
-def bound(sql: str, params: dict) -> dict:
-    """The parameters ``sql`` reads: a declaration may bind values for expressions it did not use (a mapped field
-    it has a column of its own for), and DuckDB refuses a parameter the query does not name."""
-    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
 
 
 def _field(rule: Rule) -> str:
