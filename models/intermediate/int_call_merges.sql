@@ -35,14 +35,8 @@ with calls as not materialized (
 ),
 
 repeated_call_ids as (
-    -- Most calls reach us once: only what is seen more than once goes through the merge below. Grouped by a
-    -- 64-bit hash of the id first (cheap), then exactly over the few records whose hash repeats.
-    select call_id
-    from calls
-    semi join (select hash(call_id) as h from calls group by h having count(*) > 1) as twice
-        on hash(calls.call_id) = twice.h
-    group by call_id
-    having count(*) > 1
+    -- Most calls reach us once: only what is seen more than once goes through the merge below.
+    select key_value as call_id from repeated_keys(calls, 'call_id')
 ),
 
 call_ids as (
@@ -114,13 +108,7 @@ keyed as not materialized (
 ),
 
 repeated as (
-    -- By hash first, as repeated_call_ids.
-    select merge_key
-    from keyed
-    semi join (select hash(merge_key) as h from keyed group by h having count(*) > 1) as twice
-        on hash(keyed.merge_key) = twice.h
-    group by merge_key
-    having count(*) > 1
+    select key_value as merge_key from repeated_keys(keyed, 'merge_key')
 ),
 
 to_merge as (
