@@ -233,6 +233,38 @@ def direct(args: dict[str, Any]) -> dict[str, Any]:
 
 
 @phase
+def fact_copy(args: dict[str, Any]) -> dict[str, Any]:
+    """The day's published ``fct_llm_calls`` file copied once by DuckDB alone, as the build writes it (zstd level 1,
+    the home's memory limit and threads): what publishing the calls a second time costs, apart from computing them.
+    With the floor, it bounds from below what any build that writes the fact table as its own file can take."""
+    import duckdb
+
+    from pipelines.lake.store import committed_days, committed_file
+
+    settings = _settings(args["home"])
+    day = date.fromisoformat(args["day"])
+    source = committed_file(settings, "fct_llm_calls", day, committed_days(settings, day, day).get(day))
+    if source is None:
+        raise SystemExit(f"no committed fct_llm_calls for {day} in {args['home']}")
+    target = settings.work / "fact_copy.parquet"
+    con = duckdb.connect()
+    con.execute("set memory_limit = $m", {"m": settings.config.duckdb_memory_limit})
+    con.execute("set preserve_insertion_order = false")
+    if settings.config.duckdb_threads:
+        con.execute("set threads = $t", {"t": settings.config.duckdb_threads})
+    started = time.perf_counter()
+    con.execute("copy (select * from read_parquet($src)) to $dst (format parquet, compression zstd, compression_level 1)",
+                {"src": str(source), "dst": str(target)})
+    seconds = time.perf_counter() - started
+    rows, columns = con.execute("select count(*), (select count(*) from (describe select * from read_parquet($p))) "
+                                "from read_parquet($p)", {"p": str(target)}).fetchone()
+    con.close()
+    size = target.stat().st_size
+    target.unlink()
+    return {"rows": rows, "columns": columns, "bytes": size, "seconds": round(seconds, 3)}
+
+
+@phase
 def build_range(args: dict[str, Any]) -> dict[str, Any]:
     """build_day for each of ``days`` (the warehouse step of a backfill, no Dagster, no publish); ``threads``
     overrides the home's ``duckdb_threads`` for this process only (builds share the home side by side)."""

@@ -58,6 +58,7 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"| {_mb(r['floor']['peak_rss_mb'])} | {_mb(rss)}{_ok(rss is not None and rss < TARGET_RSS_MB)} |"
             )
     lines += _marginal(doc)
+    lines += _lower_bound(doc)
     lines += _profile(doc)
     hist = [s for s in doc.get("sizes", []) if s.get("incrementality")]
     if hist:
@@ -170,6 +171,38 @@ def _marginal(doc: dict[str, Any]) -> list[str]:
         out.append(f"| {fmt} | {n0:,} → {n1:,} | {ours:.1f} | {floor:.1f} | "
                    f"{'–' if ratio is None else f'{ratio:.2f}×'}{_ok(ratio is not None and ratio <= TARGET_MARGINAL)} |")
     return out
+
+
+def _lower_bound(doc: dict[str, Any]) -> list[str]:
+    """What 3× leaves for everything a build computes, once the two writes of the calls and the fixed cost are paid.
+
+    Landing cannot take less than the floor (DuckDB reading the file once) and the published ``fct_llm_calls`` is a
+    second full copy of the calls (``fact_copy``: that file copied once, nothing computed); the fixed cost of a night
+    is the nightly job on a day with no data. What is left of 3× the floor is all the merging, pricing, attribution,
+    sessions, other tables, checks and digest may take."""
+    fixed = next((s.get("empty_run", {}).get("wall_s") for s in doc.get("sizes", []) if s.get("empty_run")), None)
+    rows = []
+    for size in doc.get("sizes", []):
+        for fmt, r in size.get("formats", {}).items():
+            copy = (r.get("fact_copy") or {}).get("wall_s")
+            if "e2e_s" not in r or copy is None or fixed is None:
+                continue
+            fc = r["fact_copy"]["result"]
+            floor = r["floor"]["wall_s"]
+            bound = floor + fc["seconds"] + fixed
+            rest_now = r["e2e_s"] - r["ingest"]["wall_s"] - fc["seconds"] - fixed
+            left = TARGET_RATIO * floor - bound
+            rows.append(f"| {size['label']} | {fmt} | {_s(floor)} | {_s(fc['seconds'])} ({fc['columns']} columns, "
+                        f"{_mb(fc['bytes'] / 2**20)}) | {_s(fixed)} | {_s(bound)} = {bound / floor:.2f}× "
+                        f"| {_s(left)} | {_s(rest_now)} |")
+    if not rows:
+        return []
+    return ["", "Lower bound with the fact table as its own file: landing at the floor + `fct_llm_calls` copied once "
+                "(DuckDB alone, nothing computed) + the fixed cost of a night; what 3× the floor then leaves for "
+                "merging, pricing, attribution, sessions, the other tables, checks and digest, against what they take "
+                "now (nightly − fact copy − fixed cost).", "",
+            "| calls/day | log format | floor s | fact copy s | fixed s | lower bound s | left under 3× s | "
+            "the rest now s |", "|---|---|---|---|---|---|---|---|", *rows]
 
 
 def _profile(doc: dict[str, Any]) -> list[str]:

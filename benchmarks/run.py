@@ -158,6 +158,7 @@ class Bench:
             r["nightly"] = self.phase("nightly", {"home": str(home), "dagster_home": str(home / "dagster_home"),
                                                   "start": day.isoformat(), "end": day.isoformat()}, env)
             r["calls"] = r["ingest"]["result"]["tables"].get("calls", {}).get("landed", 0)
+            r["fact_copy"] = self.phase("fact_copy", {"home": str(home), "day": day.isoformat()}, env)
             e2e = r["ingest"]["wall_s"] + r["nightly"]["wall_s"]
             r["e2e_s"] = round(e2e, 3)
             r["e2e_cpu_s"] = round(sum(r[k]["user_s"] + r[k]["sys_s"] for k in ("ingest", "nightly")), 3)

@@ -35,7 +35,10 @@ def test_the_benchmark_runs_every_phase_at_a_tiny_size(tmp_path: Path) -> None:
     assert {"warehouse_day", "warehouse_checks", "monitoring_day", "digest"} <= steps
     assert run["ratio"] > 0 and run["e2e_peak_rss_mb"] > 0
     assert size["direct"]["result"]["rows"]["fct_llm_calls"] == run["calls"]
+    # the lower bound's fact copy is the published fact table itself, every row and column
+    assert run["fact_copy"]["result"]["rows"] == run["calls"] and run["fact_copy"]["result"]["columns"] >= 21
     assert {t["step"] for t in size["profile_build"]["result"]["timings"]} >= {"load_inputs", "write fct_llm_calls"}
     assert size["incrementality"]["ratio"] > 0 and size["empty_run"]["result"]["success"]
-    assert "| calls/day |" in results[0].with_suffix(".md").read_text()
+    report = results[0].with_suffix(".md").read_text()
+    assert "| calls/day |" in report and "Lower bound with the fact table" in report
     assert not work.exists() or not any(work.iterdir())  # scratch data removed
