@@ -10,8 +10,9 @@ than six decimals) is shown to six decimals there, while csv, json and parquet c
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterator
 
 import duckdb
 import polars as pl
@@ -19,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.errors import UserError
+from pipelines.files import replacing
 
 READ_ONLY = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 SHOWN_DECIMALS = 6
@@ -58,15 +60,28 @@ def run(con: duckdb.DuckDBPyConnection, query: str, fmt: str, out: IO | None, ou
     if fmt == "parquet":
         if output is None:
             raise QueryError("--format parquet writes a file: add --output FILE")
-        pq.write_table(table, output)
+        with _written(output) as path:
+            pq.write_table(table, path)
         return None
     frame = pl.from_arrow(table)
     text = frame.write_csv() if fmt == "csv" else frame.write_json()
     if output is not None:
-        output.write_text(text + ("" if fmt == "csv" else "\n"), encoding="utf-8")
+        with _written(output) as path:
+            path.write_text(text + ("" if fmt == "csv" else "\n"), encoding="utf-8")
     else:
         (out or sys.stdout).write(text + ("" if fmt == "csv" else "\n"))
     return None
+
+
+@contextmanager
+def _written(output: Path) -> Iterator[Path]:
+    """Where to write ``--output``: a file is replaced whole or not at all (a failed or interrupted export leaves
+    the one before, never half a file); a pipe or a device (``/dev/stdout``) is written as it is."""
+    if output.exists() and not output.is_file():
+        yield output
+        return
+    with replacing(output) as tmp:
+        yield tmp
 
 
 def _table(rel: duckdb.DuckDBPyRelation, out: IO, max_rows: int) -> str:

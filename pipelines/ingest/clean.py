@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from pipelines.contracts import contract
 from pipelines.db import bound, connect, frame, sql_ident
-from pipelines.files import replacing
+from pipelines.files import owned, remove_orphans, replacing
 from pipelines.ingest.formats.lines import clean_read_sql
 from pipelines.ingest.pieces import Range, piece_file, ranges
 from pipelines.ingest.validate import suspect_sql
@@ -79,6 +79,7 @@ def land_clean(path: Path, form, ctx, sha: str, lines: int, newline_marks: list[
     stem = sha[:24]
     out = ctx.settings.work / "clean"
     out.mkdir(parents=True, exist_ok=True)
+    remove_orphans(out, ".parquet")  # of a landing killed half-way
     written: list[tuple[Range, Path]] = []
     stop = threading.Event()
     cons: list[duckdb.DuckDBPyConnection] = []
@@ -93,7 +94,7 @@ def land_clean(path: Path, form, ctx, sha: str, lines: int, newline_marks: list[
         # Each piece's DuckDB is its own database: its own folder for what it may spill, so two never share a file.
         con.execute("set temp_directory = $d", {"d": str(ctx.settings.work / "duckdb_tmp" / f"clean-{piece.index:04d}")})
         _register_text_maps(con, form, canonical)
-        target = out / f"{stem}-{piece.index:04d}.{uuid.uuid4().hex[:8]}.parquet"
+        target = out / f"{owned(f'{stem}-{piece.index:04d}')}{uuid.uuid4().hex[:8]}.parquet"
         written.append((piece, target))
         try:
             with piece_file(path, piece, ctx.settings.work / "pieces") as src:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.files import owned, remove_orphans
 from pipelines.ingest.formats.base import InputError, Parsed, ParseContext
 from pipelines.ingest.formats.lines import LineCounter
 from pipelines.settings import Settings
@@ -37,7 +38,8 @@ def pieces(path: Path, form, settings: Settings, sha: str, lines_in_file: int):
         return
     folder = settings.work / "pieces"
     folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{sha[:24]}.", suffix=".part")  # two landings, two pieces
+    remove_orphans(folder, ".part")
+    fd, name = tempfile.mkstemp(dir=folder, prefix=owned(sha[:24]), suffix=".part")  # two landings, two pieces
     os.close(fd)
     piece = Path(name)
     lines_before, index = 0, 0
@@ -112,7 +114,8 @@ def piece_file(path: Path, piece: Range, folder: Path):
         yield path
         return
     folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{piece.index:04d}.", suffix=".part")
+    remove_orphans(folder, ".part")
+    fd, name = tempfile.mkstemp(dir=folder, prefix=owned(f"{piece.index:04d}"), suffix=".part")
     copy = Path(name)
     with _removed(copy):
         with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:

@@ -173,6 +173,21 @@ def test_a_full_disk_during_ingest_is_one_line_and_leaves_no_partial_file(tmp_pa
     assert tokenbooks("ingest", str(calls), home=home).returncode == 0  # with room again, it lands in full
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_export_that_runs_out_of_room_keeps_the_one_before(built, tmp_path, fmt):
+    """`tokenbooks sql -o FILE` replaces the file whole or not at all: a full disk half-way leaves the last export."""
+    target = tmp_path / f"export.{fmt}"
+    query = "select range as n, md5(range::varchar) as h from range(20000)"  # ~0.7 MB: past the 256 KB limit
+    assert tokenbooks("sql", "select 1 as n", "--format", fmt, "-o", str(target), home=built).returncode == 0
+    before = target.read_bytes()
+    one_line_failure(tokenbooks("sql", query, "--format", fmt, "-o", str(target), home=built, preexec_fn=_file_size_limit),
+                     "could not be written: file too large (nothing partial was kept)")
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+    assert tokenbooks("sql", query, "--format", fmt, "-o", str(target), home=built).returncode == 0  # with room again
+    assert target.stat().st_size > 256 * 1024
+
+
 def test_the_same_file_ingested_by_several_processes_at_once(tmp_path):
     home = tmp_path / "tb"
     calls = write_jsonl(tmp_path / "calls.jsonl", [call(call_id=f"c-{i:06d}") for i in range(20_000)])

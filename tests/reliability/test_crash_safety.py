@@ -42,6 +42,7 @@ stage, home, marker, days = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.arg
 import pipelines.ingest.land as land
 import pipelines.warehouse.build as build
 import pipelines.warehouse.publish as publish
+import pipelines.ingest.clean as clean
 from pipelines.settings import load_settings
 
 
@@ -78,6 +79,8 @@ elif stage == "collecting_garbage":
     park_on_call(publish, "_collect_garbage")
 elif stage == "landing_before_manifest":
     park_on_call(land, "_atomic_write_text")
+elif stage == "landing_pieces_written":
+    park_on_call(clean, "_place")  # the one-pass landing's Parquet written to work/, not yet moved to the lake
 
 settings = load_settings(home=home)
 if stage.startswith("landing"):
@@ -162,6 +165,13 @@ def test_a_kill_at_each_stage_leaves_the_last_good_warehouse_and_the_next_run_fi
     build(settings, DAYS)  # the next run
     assert warehouse_totals(settings.warehouse) == state_b
     assert committed_invariant_problems(settings) == []
+    assert scratch_left(settings.home) == []  # what the killed run was writing is gone too
+
+
+def scratch_left(home: Path) -> list[str]:
+    """Files a writer had not finished: temporary files, pieces, the one-pass landing's output, DuckDB logs."""
+    return sorted(str(p.relative_to(home)) for p in home.rglob("*")
+                  if p.name.endswith((".tmp", ".part", ".wal")) or (p.parent.name == "clean" and p.is_file()))
 
 
 def test_kills_at_random_moments_never_corrupt_and_the_next_run_completes(prepared, tmp_path):
@@ -195,3 +205,15 @@ def test_a_kill_while_landing_loses_nothing_and_relanding_adds_no_duplicates(hom
     assert rows.height == 30 and rows["call_id"].n_unique() == 30
     build(home, [day])
     assert committed_invariant_problems(home) == []
+
+
+def test_a_kill_during_the_one_pass_landing_leaves_nothing_once_the_next_landing_runs(home, tmp_path):
+    calls, usage, costs = write_day(tmp_path / "in", DAYS[0])
+    marker = tmp_path / "marker"
+    kill_at_marker(spawn("landing_pieces_written", home.home, marker, [str(calls)]), marker, "landing_pieces_written")
+    assert scratch_left(home.home) != []  # the killed process could not clean up after itself
+
+    land_all(home, [calls, usage, costs])  # the next landing removes what the dead process left
+    assert scratch_left(home.home) == []
+    rows = pl.read_parquet(sorted((home.lake / "calls").rglob("*.parquet")), hive_partitioning=False)
+    assert rows.height == 30 and rows["call_id"].n_unique() == 30
