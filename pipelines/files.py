@@ -51,8 +51,17 @@ def replacing(target: Path) -> Iterator[Path]:
         raise
 
 
-# This host, as a scratch file's name can hold it (a folder shared by several hosts: each removes only its own).
-HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+def _host() -> str:
+    """This host and its process-id namespace, as a file name can hold them: whose pids this process can check. A
+    folder may be shared by several hosts, or by containers that share a host name but not their pids."""
+    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+    try:
+        return f"{host}-{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:  # not Linux: the host name alone
+        return host
+
+
+HOST = _host()
 _OWNED = re.compile(r"\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>[0-9]+)-[^.]*(\.[a-z]+)+$")
 
 
@@ -63,7 +72,8 @@ def owned(stem: str) -> str:
 
 def remove_orphans(folder: Path, suffix: str | tuple[str, ...]) -> list[Path]:
     """Remove the scratch files (named by :func:`owned`, ending in ``suffix``) in ``folder`` whose process, on
-    this host, is gone; returns them. A live writer's file, and another host's, stay."""
+    this host and in this process's pid namespace, is gone; returns them. A live writer's file, and another
+    host's or container's, stay."""
     removed = []
     try:
         names = [p for p in folder.iterdir() if p.name.endswith(suffix)]
